@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -31,7 +30,6 @@ import java.util.regex.Pattern;
 public final class ExportSpec implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final Pattern IDENT = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
-  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
 
   private final String source;
   private final int version;
@@ -191,18 +189,11 @@ public final class ExportSpec implements Serializable {
         }
         return dflt;
       }
-      Matcher m = DURATION.matcher(v.asText().trim().toLowerCase(Locale.ROOT));
-      if (!m.matches()) {
+      Duration d = Durations.parseOrNull(v.asText());
+      if (d == null) {
         throw error(entry, "'" + key + "' must be a duration like 500ms, 30s, 5m, 2h or 7d, got '" + v.asText() + "'");
       }
-      long n = Long.parseLong(m.group(1));
-      switch (m.group(2)) {
-        case "ms": return Duration.ofMillis(n);
-        case "s": return Duration.ofSeconds(n);
-        case "m": return Duration.ofMinutes(n);
-        case "h": return Duration.ofHours(n);
-        default: return Duration.ofDays(n);
-      }
+      return d;
     }
 
     List<String> names(JsonNode node, String key, String entry) {

@@ -1,0 +1,29 @@
+package io.tenantexport.common.cdc;
+
+/** Why a record was refused. The code is stable: dashboards and replay tooling select on it. */
+public enum QuarantineReason {
+  /** The value is not JSON. */
+  UNDECODABLE_JSON,
+  /** JSON, but not a Debezium change envelope (no payload, op, or source). */
+  INVALID_ENVELOPE,
+  /** {@code op} is not one of c, u, d, r. */
+  UNKNOWN_OP,
+  /** {@code source.table} is not in the export spec: default deny. */
+  UNKNOWN_TABLE,
+  /** A tenant id in the key or the row image fails {@code TenantId.PATTERN}. */
+  INVALID_TENANT_ID,
+  /** An append-only table's change names no tenant at all. */
+  MISSING_TENANT,
+  /** The key's tenant differs from the row image's, or before and after name different tenants. */
+  TENANT_MISMATCH,
+  /** An update or delete arrived for a table declared append-only. */
+  MUTATION_ON_APPEND_ONLY,
+  /** A mutable table's change lacks a value of one of the spec's key columns. */
+  MISSING_ROW_KEY,
+  /** A column value cannot be decoded as its declared or schema type. */
+  UNDECODABLE_COLUMN,
+  /** A change names no tenant and the job knows nothing of its row (e.g. older than the retention). */
+  UNATTRIBUTABLE_CHANGE,
+  /** A change claims a tenant other than the one that owns its row. */
+  ROW_TENANT_MISMATCH
+}

@@ -1,0 +1,465 @@
+package io.tenantexport.jobs.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.tenantexport.common.spec.Durations;
+import io.tenantexport.common.spec.ExportSpec;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * The one validated, immutable configuration of the export job.
+ *
+ * <p>Built from a YAML file ({@code deploy/job.yaml}) overlaid by {@code --key=value} flags, using
+ * dotted keys ({@code kafka.bootstrap_servers}). Every key is known: a typo is an error, not a silently
+ * ignored setting. Secrets never come from files or flags: the warehouse password is read from the
+ * environment variable {@value #PASSWORD_ENV} and never printed ({@link #toString()} redacts it).
+ * Settings that decide correctness (exactly-once, transaction timeout, checkpointing) are checked here,
+ * at start-up, rather than failing at the first checkpoint.
+ */
+public final class JobConfig implements Serializable {
+  private static final long serialVersionUID = 1L;
+  public static final String PASSWORD_ENV = "TENANT_EXPORT_WAREHOUSE_PASSWORD";
+  /** Kafka brokers refuse transactions longer than their transaction.max.timeout.ms (15 min default). */
+  static final Duration MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
+
+  /** Known keys and their defaults (null: required). */
+  private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+
+  static {
+    DEFAULTS.put("job.name", "tenant-export");
+    DEFAULTS.put("job.version", JobVersion.current());
+    DEFAULTS.put("job.parallelism", "2");
+    DEFAULTS.put("job.max_parallelism", "128");
+    DEFAULTS.put("job.checkpoint_interval", "10s");
+    DEFAULTS.put("job.idle_timeout", "5m");
+    DEFAULTS.put("job.orphan_timeout", "10m");
+    DEFAULTS.put("spec", null);
+    DEFAULTS.put("kafka.bootstrap_servers", null);
+    DEFAULTS.put("kafka.topics", "");
+    DEFAULTS.put("kafka.topic_pattern", "");
+    DEFAULTS.put("kafka.group_id", "tenant-export");
+    DEFAULTS.put("kafka.starting_offsets", "committed");
+    DEFAULTS.put("kafka.bounded", "false");
+    DEFAULTS.put("kafka.quarantine_topic", "tenant-export.quarantine");
+    DEFAULTS.put("kafka.audit_topic", "tenant-export.audit");
+    DEFAULTS.put("kafka.transactional_id_prefix", "tenant-export");
+    DEFAULTS.put("kafka.transaction_timeout", "10m");
+    DEFAULTS.put("lake.path", null);
+    DEFAULTS.put("warehouse.url", null);
+    DEFAULTS.put("warehouse.user", null);
+    DEFAULTS.put("warehouse.batch_size", "500");
+    DEFAULTS.put("warehouse.batch_interval", "200ms");
+  }
+
+  /** Where offsets start when the job has no checkpoint to resume from. */
+  public enum StartingOffsets {
+    EARLIEST,
+    LATEST,
+    /** The consumer group's committed offsets, else earliest. */
+    COMMITTED
+  }
+
+  private final String jobName;
+  private final String jobVersion;
+  private final int parallelism;
+  private final int maxParallelism;
+  private final Duration checkpointInterval;
+  private final Duration idleTimeout;
+  private final Duration orphanTimeout;
+  private final ExportSpec spec;
+  private final String bootstrapServers;
+  private final List<String> topics;
+  private final String topicPattern;
+  private final String groupId;
+  private final StartingOffsets startingOffsets;
+  private final boolean bounded;
+  private final String quarantineTopic;
+  private final String auditTopic;
+  private final String transactionalIdPrefix;
+  private final Duration transactionTimeout;
+  private final String lakePath;
+  private final String warehouseUrl;
+  private final String warehouseUser;
+  private final String warehousePassword;
+  private final int warehouseBatchSize;
+  private final Duration warehouseBatchInterval;
+
+  private JobConfig(Values v, ExportSpec spec, String password) {
+    this.jobName = v.text("job.name");
+    this.jobVersion = v.text("job.version");
+    this.parallelism = v.positiveInt("job.parallelism");
+    this.maxParallelism = v.positiveInt("job.max_parallelism");
+    this.checkpointInterval = v.duration("job.checkpoint_interval");
+    this.idleTimeout = v.duration("job.idle_timeout");
+    this.orphanTimeout = v.duration("job.orphan_timeout");
+    this.spec = spec;
+    this.bootstrapServers = v.text("kafka.bootstrap_servers");
+    this.topics = v.list("kafka.topics");
+    this.topicPattern = v.raw("kafka.topic_pattern");
+    this.groupId = v.text("kafka.group_id");
+    this.startingOffsets = v.enumValue("kafka.starting_offsets", StartingOffsets.class);
+    this.bounded = v.bool("kafka.bounded");
+    this.quarantineTopic = v.text("kafka.quarantine_topic");
+    this.auditTopic = v.text("kafka.audit_topic");
+    this.transactionalIdPrefix = v.text("kafka.transactional_id_prefix");
+    this.transactionTimeout = v.duration("kafka.transaction_timeout");
+    this.lakePath = v.text("lake.path");
+    this.warehouseUrl = v.text("warehouse.url");
+    this.warehouseUser = v.text("warehouse.user");
+    this.warehousePassword = password == null ? "" : password;
+    this.warehouseBatchSize = v.positiveInt("warehouse.batch_size");
+    this.warehouseBatchInterval = v.duration("warehouse.batch_interval");
+
+    if (maxParallelism < parallelism) {
+      throw v.error("job.max_parallelism", "must be at least job.parallelism (" + parallelism + ")");
+    }
+    if (topics.isEmpty() == topicPattern.isEmpty()) {
+      throw v.error("kafka.topics", "set exactly one of kafka.topics and kafka.topic_pattern");
+    }
+    if (!topicPattern.isEmpty()) {
+      try {
+        Pattern.compile(topicPattern);
+      } catch (PatternSyntaxException e) {
+        throw v.error("kafka.topic_pattern", "not a regular expression: " + e.getDescription());
+      }
+    }
+    if (checkpointInterval.toMillis() < 100) {
+      throw v.error("job.checkpoint_interval", "must be at least 100ms: outputs only become visible on checkpoints");
+    }
+    if (transactionTimeout.compareTo(MAX_TRANSACTION_TIMEOUT) > 0) {
+      throw v.error("kafka.transaction_timeout", "exceeds the broker default transaction.max.timeout.ms ("
+          + MAX_TRANSACTION_TIMEOUT.toMinutes() + "m); the audit and quarantine sinks would fail at start-up");
+    }
+    if (transactionTimeout.compareTo(checkpointInterval.multipliedBy(2)) < 0) {
+      throw v.error("kafka.transaction_timeout", "must be at least twice job.checkpoint_interval ("
+          + checkpointInterval + "): a transaction stays open from one checkpoint to the next");
+    }
+    if (quarantineTopic.equals(auditTopic) || topics.contains(quarantineTopic) || topics.contains(auditTopic)) {
+      throw v.error("kafka.audit_topic", "the audit, quarantine and source topics must all differ");
+    }
+    if (!warehouseUrl.startsWith("jdbc:postgresql:")) {
+      throw v.error("warehouse.url", "must be a jdbc:postgresql: URL");
+    }
+  }
+
+  /** Loads {@code file} (may be null) and overlays {@code flags} ({@code --key=value} or {@code --key value}). */
+  public static JobConfig load(Path file, String[] flags, Map<String, String> env) {
+    Map<String, String> values = new LinkedHashMap<>();
+    Map<String, String> origin = new LinkedHashMap<>();
+    if (file != null) {
+      readYaml(file, values, origin);
+    }
+    Path base = file == null ? null : file.toAbsolutePath().getParent();
+    for (int i = 0; i < flags.length; i++) {
+      String f = flags[i];
+      if (!f.startsWith("--")) {
+        throw new ConfigException("unexpected argument '" + f + "': settings are --key=value");
+      }
+      String kv = f.substring(2);
+      String key;
+      String value;
+      int eq = kv.indexOf('=');
+      if (eq >= 0) {
+        key = kv.substring(0, eq);
+        value = kv.substring(eq + 1);
+      } else if (i + 1 < flags.length) {
+        key = kv;
+        value = flags[++i];
+      } else {
+        throw new ConfigException("flag --" + kv + " has no value");
+      }
+      values.put(key, value);
+      origin.put(key, "flag --" + key);
+    }
+    // A relative spec path in the file is relative to the file, as a reader of the file expects.
+    if (base != null && values.containsKey("spec") && origin.get("spec").startsWith("file")
+        && !Path.of(values.get("spec")).isAbsolute()) {
+      values.put("spec", base.resolve(values.get("spec")).normalize().toString());
+    }
+    return fromMap(values, origin, env.get(PASSWORD_ENV));
+  }
+
+  /** Builds a config from dotted keys, as tests and the local run do; {@code origin} may be empty. */
+  public static JobConfig fromMap(Map<String, String> values, Map<String, String> origin, String password) {
+    Values v = new Values(values, origin);
+    String specPath = v.text("spec");
+    ExportSpec spec = ExportSpec.load(Path.of(specPath));
+    return new JobConfig(v, spec, password);
+  }
+
+  /** Builds a config whose spec is given directly (tests, the local run). */
+  public static JobConfig fromMap(Map<String, String> values, ExportSpec spec, String password) {
+    Map<String, String> withSpec = new LinkedHashMap<>(values);
+    withSpec.putIfAbsent("spec", spec.source());
+    return new JobConfig(new Values(withSpec, Map.of()), spec, password);
+  }
+
+  private static void readYaml(Path file, Map<String, String> values, Map<String, String> origin) {
+    JsonNode root;
+    try {
+      root = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(file));
+    } catch (IOException e) {
+      throw new ConfigException(file + ": cannot read job configuration: " + e.getMessage());
+    }
+    if (root == null || !root.isObject()) {
+      throw new ConfigException(file + ": expected a YAML mapping");
+    }
+    flatten("", root, file, values, origin);
+  }
+
+  private static void flatten(String prefix, JsonNode node, Path file, Map<String, String> values,
+      Map<String, String> origin) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      String key = prefix + e.getKey();
+      JsonNode v = e.getValue();
+      if (v.isObject()) {
+        flatten(key + ".", v, file, values, origin);
+        continue;
+      }
+      String text;
+      if (v.isArray()) {
+        List<String> items = new ArrayList<>();
+        v.forEach(x -> items.add(x.asText()));
+        text = String.join(",", items);
+      } else {
+        text = v.isNull() ? "" : v.asText();
+      }
+      values.put(key, text);
+      origin.put(key, "file " + file);
+    }
+  }
+
+  /** Typed reads of the raw values with errors that name key, value and origin. */
+  private static final class Values {
+    private final Map<String, String> values;
+    private final Map<String, String> origin;
+
+    Values(Map<String, String> values, Map<String, String> origin) {
+      this.values = values;
+      this.origin = origin;
+      for (String key : values.keySet()) {
+        if (!DEFAULTS.containsKey(key)) {
+          throw new ConfigException("unknown setting '" + key + "' (" + where(key) + "); known settings: "
+              + String.join(", ", DEFAULTS.keySet()));
+        }
+      }
+    }
+
+    String where(String key) {
+      return origin.getOrDefault(key, values.containsKey(key) ? "given" : "default");
+    }
+
+    ConfigException error(String key, String problem) {
+      String value = values.containsKey(key) ? values.get(key) : DEFAULTS.get(key);
+      return new ConfigException(key + " = '" + value + "' (" + where(key) + "): " + problem);
+    }
+
+    String raw(String key) {
+      String v = values.get(key);
+      if (v == null) {
+        v = DEFAULTS.get(key);
+      }
+      return v == null ? "" : v.trim();
+    }
+
+    String text(String key) {
+      String v = raw(key);
+      if (v.isEmpty()) {
+        throw new ConfigException(key + " is required (set it in the job file or with --" + key + "=...)");
+      }
+      return v;
+    }
+
+    int positiveInt(String key) {
+      try {
+        int n = Integer.parseInt(text(key));
+        if (n > 0) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // reported below with the key and value
+      }
+      throw error(key, "must be a positive integer");
+    }
+
+    boolean bool(String key) {
+      String v = text(key);
+      if (v.equals("true") || v.equals("false")) {
+        return Boolean.parseBoolean(v);
+      }
+      throw error(key, "must be true or false");
+    }
+
+    Duration duration(String key) {
+      Duration d = Durations.parseOrNull(text(key));
+      if (d == null || d.isZero()) {
+        throw error(key, "must be a positive duration like 500ms, 30s, 5m, 2h or 7d");
+      }
+      return d;
+    }
+
+    List<String> list(String key) {
+      String v = raw(key);
+      if (v.isEmpty()) {
+        return List.of();
+      }
+      return List.copyOf(Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList());
+    }
+
+    <E extends Enum<E>> E enumValue(String key, Class<E> type) {
+      String v = text(key);
+      for (E e : type.getEnumConstants()) {
+        if (e.name().equalsIgnoreCase(v)) {
+          return e;
+        }
+      }
+      throw error(key, "must be one of " + Arrays.toString(type.getEnumConstants()).toLowerCase());
+    }
+  }
+
+  public String jobName() {
+    return jobName;
+  }
+
+  public String jobVersion() {
+    return jobVersion;
+  }
+
+  public int parallelism() {
+    return parallelism;
+  }
+
+  public int maxParallelism() {
+    return maxParallelism;
+  }
+
+  public Duration checkpointInterval() {
+    return checkpointInterval;
+  }
+
+  /** A tenant with no change for this long (processing time) has its open windows flushed. */
+  public Duration idleTimeout() {
+    return idleTimeout;
+  }
+
+  /** How long a change that names no tenant waits for its row to be attributed before quarantine. */
+  public Duration orphanTimeout() {
+    return orphanTimeout;
+  }
+
+  public ExportSpec spec() {
+    return spec;
+  }
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  public List<String> topics() {
+    return topics;
+  }
+
+  public String topicPattern() {
+    return topicPattern;
+  }
+
+  public String groupId() {
+    return groupId;
+  }
+
+  public StartingOffsets startingOffsets() {
+    return startingOffsets;
+  }
+
+  /** Stop at the offsets that are the end when the job starts (tests, backfills). */
+  public boolean bounded() {
+    return bounded;
+  }
+
+  public String quarantineTopic() {
+    return quarantineTopic;
+  }
+
+  public String auditTopic() {
+    return auditTopic;
+  }
+
+  public String transactionalIdPrefix() {
+    return transactionalIdPrefix;
+  }
+
+  public Duration transactionTimeout() {
+    return transactionTimeout;
+  }
+
+  public String lakePath() {
+    return lakePath;
+  }
+
+  public String warehouseUrl() {
+    return warehouseUrl;
+  }
+
+  public String warehouseUser() {
+    return warehouseUser;
+  }
+
+  /** From the environment only; never logged. */
+  public String warehousePassword() {
+    return warehousePassword;
+  }
+
+  public int warehouseBatchSize() {
+    return warehouseBatchSize;
+  }
+
+  public Duration warehouseBatchInterval() {
+    return warehouseBatchInterval;
+  }
+
+  /** Every setting with its value, the password redacted: safe to log at start-up. */
+  @Override
+  public String toString() {
+    Map<String, Object> m = new TreeMap<>();
+    m.put("job.name", jobName);
+    m.put("job.version", jobVersion);
+    m.put("job.parallelism", parallelism);
+    m.put("job.max_parallelism", maxParallelism);
+    m.put("job.checkpoint_interval", checkpointInterval);
+    m.put("job.idle_timeout", idleTimeout);
+    m.put("job.orphan_timeout", orphanTimeout);
+    m.put("spec", spec.source() + " (version " + spec.version() + ")");
+    m.put("kafka.bootstrap_servers", bootstrapServers);
+    m.put("kafka.topics", topics);
+    m.put("kafka.topic_pattern", topicPattern);
+    m.put("kafka.group_id", groupId);
+    m.put("kafka.starting_offsets", startingOffsets);
+    m.put("kafka.bounded", bounded);
+    m.put("kafka.quarantine_topic", quarantineTopic);
+    m.put("kafka.audit_topic", auditTopic);
+    m.put("kafka.transactional_id_prefix", transactionalIdPrefix);
+    m.put("kafka.transaction_timeout", transactionTimeout);
+    m.put("lake.path", lakePath);
+    m.put("warehouse.url", warehouseUrl);
+    m.put("warehouse.user", warehouseUser);
+    m.put("warehouse.password", warehousePassword.isEmpty() ? "(not set)" : "(set, redacted)");
+    m.put("warehouse.batch_size", warehouseBatchSize);
+    m.put("warehouse.batch_interval", warehouseBatchInterval);
+    return "JobConfig" + m;
+  }
+}

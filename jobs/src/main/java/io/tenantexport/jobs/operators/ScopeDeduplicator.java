@@ -1,0 +1,294 @@
+package io.tenantexport.jobs.operators;
+
+import io.tenantexport.common.cdc.CdcDecoder;
+import io.tenantexport.common.agg.WindowAggregation;
+import io.tenantexport.common.cdc.QuarantineReason;
+import io.tenantexport.common.spec.ExportSpec;
+import io.tenantexport.common.spec.TableSpec;
+import io.tenantexport.schemas.ChangeEvent;
+import io.tenantexport.schemas.Disposition;
+import io.tenantexport.schemas.QuarantineRecord;
+import io.tenantexport.schemas.ScopeState;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.TimeDomain;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Dedupes replays and attributes row images, keyed by the change's dedupe scope ({@code scope_key}):
+ * one source row for a mutable table, one tenant's table for an append-only table.
+ *
+ * <p>State per scope ({@link ScopeState}): the high-water mark (the highest source position applied)
+ * and the digests of the changes applied at exactly that position. A change below the mark, or at the
+ * mark with a known digest, is a replay: it leaves as a {@code DUPLICATE} marker and changes nothing.
+ * Positions alone are not unique (snapshot rows share one, changes of one transaction can share an LSN,
+ * a MySQL multi-row statement differs only by row), hence the digests; they are dropped as soon as the
+ * mark moves past them, so the tie set holds only changes sharing the newest position.
+ *
+ * <p>Mutable tables also keep the row's owner and last projected image. PostgreSQL's default replica
+ * identity sends updates without a before image and deletes whose before image holds only the key and
+ * whose key may name no tenant: this operator supplies the owner and the before image from state. A
+ * change that names no tenant for a row the job has not seen yet waits in {@code pending} (the delete
+ * can overtake the insert when it lands on another Kafka partition); the row's next attributed change
+ * releases it, and after {@code orphanTimeout} or at the end of input it is quarantined as
+ * {@code UNATTRIBUTABLE_CHANGE}. A change that claims a tenant other than the row's owner is quarantined
+ * as {@code ROW_TENANT_MISMATCH}. Mutable state expires {@code retention} after the row's last change
+ * (the spec's per-table setting); append-only marks are kept for as long as the tenant exists.
+ *
+ * <p>Output: applied changes with their tenant set and raw bytes dropped, and markers, ready to be keyed
+ * by tenant.
+ */
+public final class ScopeDeduplicator extends KeyedProcessFunction<String, ChangeEvent, ChangeEvent> {
+  private static final long serialVersionUID = 1L;
+  /** A row has at most this many unattributed changes waiting; more are quarantined at once. */
+  static final int MAX_PENDING = 16;
+
+  private final ExportSpec spec;
+  private final String jobVersion;
+  private final long orphanTimeoutMs;
+
+  private transient Map<String, ValueState<ScopeState>> stateByTable;
+  private transient Counter duplicates;
+  private transient Counter unattributable;
+  private transient Counter rowTenantMismatch;
+  private transient Counter beforeImageFromState;
+
+  public ScopeDeduplicator(ExportSpec spec, String jobVersion, long orphanTimeoutMs) {
+    this.spec = spec;
+    this.jobVersion = jobVersion;
+    this.orphanTimeoutMs = orphanTimeoutMs;
+  }
+
+  /** State name of a table's scopes; part of the savepoint layout, so never derived from anything else. */
+  static String stateName(String table) {
+    return "scope-" + table;
+  }
+
+  @Override
+  public void open(OpenContext ctx) {
+    stateByTable = new HashMap<>();
+    for (TableSpec t : spec.tables().values()) {
+      ValueStateDescriptor<ScopeState> d =
+          new ValueStateDescriptor<>(stateName(t.name()), new AvroTypeInfo<>(ScopeState.class));
+      if (t.isMutable()) {
+        d.enableTimeToLive(StateTtlConfig.newBuilder(t.retention())
+            .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+            .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired).build());
+      }
+      stateByTable.put(t.name(), getRuntimeContext().getState(d));
+    }
+    duplicates = getRuntimeContext().getMetricGroup().counter("duplicates");
+    unattributable = getRuntimeContext().getMetricGroup().counter("unattributable");
+    rowTenantMismatch = getRuntimeContext().getMetricGroup().counter("rowTenantMismatch");
+    beforeImageFromState = getRuntimeContext().getMetricGroup().counter("beforeImageFromState");
+  }
+
+  @Override
+  public void processElement(ChangeEvent e, Context ctx, Collector<ChangeEvent> out) throws Exception {
+    if (e.getDisposition() != Disposition.APPLY) {
+      out.collect(e); // a marker from decoding, on its way to the tenant's receipt
+      return;
+    }
+    TableSpec table = spec.table(e.getSourceTable());
+    ValueState<ScopeState> state = stateByTable.get(table.name());
+    ScopeState s = state.value();
+    if (s == null) {
+      s = ScopeState.newBuilder().setPosition(new ArrayList<>()).setTieDigests(new ArrayList<>())
+          .setPending(new ArrayList<>()).setPendingParkedAt(new ArrayList<>()).build();
+    }
+    boolean changed = handle(table, s, e, ctx, out);
+    if (changed) {
+      state.update(s);
+    }
+  }
+
+  /** Applies one change to the scope; returns whether the state changed. */
+  private boolean handle(TableSpec table, ScopeState s, ChangeEvent e, Context ctx, Collector<ChangeEvent> out) {
+    if (isReplay(s, e)) {
+      duplicates.inc();
+      String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
+      if (tenant != null) {
+        out.collect(duplicateMarker(e, tenant));
+      }
+      return false;
+    }
+    if (!table.isMutable()) {
+      advance(s, e);
+      out.collect(stripped(e, e.getTenantId()));
+      return true;
+    }
+    if (e.getTenantId() == null && s.getTenantId() == null) {
+      park(s, e, ctx);
+      return true;
+    }
+    if (e.getTenantId() != null && s.getTenantId() != null && !e.getTenantId().equals(s.getTenantId())) {
+      rowTenantMismatch.inc();
+      QuarantineRecord q = Quarantines.fromChange(e, QuarantineReason.ROW_TENANT_MISMATCH,
+          "change of " + table.name() + " row " + e.getRowKey() + " claims tenant " + e.getTenantId()
+              + " but the row belongs to " + s.getTenantId() + " (from " + origin(e) + ")",
+          e.getTenantId(), spec.version(), jobVersion);
+      ctx.output(Tags.QUARANTINE, q);
+      out.collect(Quarantines.marker(e.getTenantId(), table.name(), e.getEventTime(), q));
+      return false;
+    }
+    applyMutable(table, s, e, out);
+    releasePending(table, s, ctx, out);
+    return true;
+  }
+
+  private boolean isReplay(ScopeState s, ChangeEvent e) {
+    if (s.getPosition().isEmpty()) {
+      return isPending(s, e);
+    }
+    int c = Positions.compare(e.getPosition(), s.getPosition());
+    if (c < 0) {
+      return true;
+    }
+    if (c == 0 && s.getTieDigests().contains(CdcDecoder.digest64(e.getEventId()))) {
+      return true;
+    }
+    return isPending(s, e);
+  }
+
+  private static boolean isPending(ScopeState s, ChangeEvent e) {
+    for (ChangeEvent p : s.getPending()) {
+      if (p.getEventId().equals(e.getEventId())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static void advance(ScopeState s, ChangeEvent e) {
+    long digest = CdcDecoder.digest64(e.getEventId());
+    if (s.getPosition().isEmpty() || Positions.compare(e.getPosition(), s.getPosition()) > 0) {
+      s.setPosition(new ArrayList<>(e.getPosition()));
+      List<Long> tie = new ArrayList<>(1);
+      tie.add(digest);
+      s.setTieDigests(tie);
+    } else {
+      s.getTieDigests().add(digest);
+    }
+  }
+
+  private void applyMutable(TableSpec table, ScopeState s, ChangeEvent e, Collector<ChangeEvent> out) {
+    String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
+    String op = e.getOp();
+    if ((op.equals("u") || op.equals("d")) && !WindowAggregation.isComplete(table, e.getBefore())) {
+      // Default replica identity: the envelope's before image is missing or holds only the key.
+      if (s.getImage() != null && !s.getDeleted()) {
+        Map<String, String> before = new LinkedHashMap<>(s.getImage());
+        if (e.getBefore() != null) {
+          before.putAll(e.getBefore());
+        }
+        e.setBefore(before);
+        beforeImageFromState.inc();
+      }
+      // Otherwise the partial image stays: the lake keeps the key, the aggregator cannot retract it.
+    }
+    advance(s, e);
+    s.setTenantId(tenant);
+    if (op.equals("d")) {
+      s.setImage(null);
+      s.setDeleted(true);
+    } else {
+      s.setImage(e.getAfter() == null ? null : new HashMap<>(e.getAfter()));
+      s.setDeleted(false);
+    }
+    out.collect(stripped(e, tenant));
+  }
+
+  private void park(ScopeState s, ChangeEvent e, Context ctx) {
+    if (s.getPending().size() >= MAX_PENDING) {
+      quarantineUnattributable(e, ctx, "more than " + MAX_PENDING + " changes of this row wait for a tenant");
+      return;
+    }
+    long now = ctx.timerService().currentProcessingTime();
+    s.getPending().add(ChangeEvent.newBuilder(e).build()); // a copy: the input object is not ours to keep
+    s.getPendingParkedAt().add(now);
+    ctx.timerService().registerProcessingTimeTimer(now + orphanTimeoutMs);
+    // The end of a bounded input (or a drain) must not leave anything parked unreported.
+    ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
+  }
+
+  private void releasePending(TableSpec table, ScopeState s, Context ctx, Collector<ChangeEvent> out) {
+    if (s.getPending().isEmpty()) {
+      return;
+    }
+    List<ChangeEvent> pending = new ArrayList<>(s.getPending());
+    s.getPending().clear();
+    s.getPendingParkedAt().clear();
+    pending.sort(Comparator.comparing(ChangeEvent::getPosition, Positions::compare));
+    for (ChangeEvent p : pending) {
+      if (isReplay(s, p)) {
+        duplicates.inc();
+        out.collect(duplicateMarker(p, s.getTenantId()));
+      } else {
+        applyMutable(table, s, p, out);
+      }
+    }
+  }
+
+  @Override
+  public void onTimer(long timestamp, OnTimerContext ctx, Collector<ChangeEvent> out) throws Exception {
+    boolean endOfInput = ctx.timeDomain() == TimeDomain.EVENT_TIME;
+    String key = ctx.getCurrentKey();
+    TableSpec table = spec.table(key.substring(0, key.indexOf('|')));
+    ValueState<ScopeState> state = stateByTable.get(table.name());
+    ScopeState s = state.value();
+    if (s == null || s.getPending().isEmpty()) {
+      return;
+    }
+    List<ChangeEvent> keep = new ArrayList<>();
+    List<Long> keepParkedAt = new ArrayList<>();
+    for (int i = 0; i < s.getPending().size(); i++) {
+      ChangeEvent p = s.getPending().get(i);
+      long parkedAt = s.getPendingParkedAt().get(i);
+      if (endOfInput) {
+        quarantineUnattributable(p, ctx, "input ended before anything named the row's tenant");
+      } else if (parkedAt + orphanTimeoutMs <= timestamp) {
+        quarantineUnattributable(p, ctx, "nothing named the row's tenant within " + orphanTimeoutMs + " ms");
+      } else {
+        keep.add(p);
+        keepParkedAt.add(parkedAt);
+      }
+    }
+    s.setPending(keep);
+    s.setPendingParkedAt(keepParkedAt);
+    state.update(s);
+  }
+
+  private void quarantineUnattributable(ChangeEvent e, Context ctx, String why) {
+    unattributable.inc();
+    ctx.output(Tags.QUARANTINE, Quarantines.fromChange(e, QuarantineReason.UNATTRIBUTABLE_CHANGE,
+        e.getSourceTable() + " change of row " + e.getRowKey() + " names no tenant and the job knows no owner"
+            + " of the row: " + why + " (from " + origin(e) + ")", null, spec.version(), jobVersion));
+  }
+
+  private static String origin(ChangeEvent e) {
+    return e.getOriginTopic() + "/" + e.getOriginPartition() + "@" + e.getOriginOffset();
+  }
+
+  private static ChangeEvent stripped(ChangeEvent e, String tenant) {
+    e.setTenantId(tenant);
+    e.setRawKey(null);
+    e.setRawValue(null);
+    return e;
+  }
+
+  private static ChangeEvent duplicateMarker(ChangeEvent e, String tenant) {
+    return ChangeEvent.newBuilder(e).setTenantId(tenant).setDisposition(Disposition.DUPLICATE)
+        .setBefore(null).setAfter(null).setRawKey(null).setRawValue(null).build();
+  }
+}

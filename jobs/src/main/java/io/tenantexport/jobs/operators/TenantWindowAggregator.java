@@ -1,0 +1,241 @@
+package io.tenantexport.jobs.operators;
+
+import io.tenantexport.common.Ids;
+import io.tenantexport.common.agg.WindowAggregation;
+import io.tenantexport.common.spec.ExportSpec;
+import io.tenantexport.schemas.AuditEvent;
+import io.tenantexport.schemas.AuditType;
+import io.tenantexport.schemas.ChangeEvent;
+import io.tenantexport.schemas.Disposition;
+import io.tenantexport.schemas.LakeRecord;
+import io.tenantexport.schemas.TenantClock;
+import io.tenantexport.schemas.TenantWindow;
+import io.tenantexport.schemas.WarehouseRollup;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.TimeDomain;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Per-tenant event-time clock and tumbling-window aggregation, keyed by tenant id.
+ *
+ * <p>Each tenant has its own clock ({@link TenantClock}): the highest event time of its applied
+ * changes. A window closes when its end plus the spec's allowed lateness is at or before that clock, so
+ * a silent tenant never holds another back and a busy tenant never makes another's data late. A
+ * processing-time idle timeout flushes the open windows of a tenant that has gone quiet; the end of a
+ * bounded input (or a drain) flushes everything.
+ *
+ * <p>Every applied change goes to the lake (main output). A change for an open window is folded into it
+ * ({@link WindowAggregation}); a change for a closed window is late: it still reaches the lake (flagged),
+ * is counted, and gets its own {@code LATE_EVENT} audit event, but it never changes a closed window.
+ * {@code DUPLICATE} and {@code QUARANTINED} markers only count in the open window of their event time.
+ *
+ * <p>Closing a window emits its rollups ({@link Tags#ROLLUPS}) and a receipt ({@link Tags#AUDIT}) and
+ * removes it from state: state holds open windows only, plus one small clock per tenant.
+ */
+public final class TenantWindowAggregator extends KeyedProcessFunction<String, ChangeEvent, LakeRecord> {
+  private static final long serialVersionUID = 1L;
+
+  private final ExportSpec spec;
+  private final String jobVersion;
+  private final long idleTimeoutMs;
+
+  private transient WindowAggregation aggregation;
+  private transient ValueState<TenantClock> clockState;
+  private transient MapState<Long, TenantWindow> windows;
+  private transient Counter applied;
+  private transient Counter late;
+  private transient Counter unretracted;
+  private transient Counter windowsClosed;
+
+  public TenantWindowAggregator(ExportSpec spec, String jobVersion, long idleTimeoutMs) {
+    this.spec = spec;
+    this.jobVersion = jobVersion;
+    this.idleTimeoutMs = idleTimeoutMs;
+  }
+
+  @Override
+  public void open(OpenContext ctx) {
+    aggregation = new WindowAggregation(spec);
+    clockState = getRuntimeContext().getState(
+        new ValueStateDescriptor<>("tenant-clock", new AvroTypeInfo<>(TenantClock.class)));
+    windows = getRuntimeContext().getMapState(
+        new MapStateDescriptor<>("open-windows", Types.LONG, new AvroTypeInfo<>(TenantWindow.class)));
+    applied = getRuntimeContext().getMetricGroup().counter("applied");
+    late = getRuntimeContext().getMetricGroup().counter("late");
+    unretracted = getRuntimeContext().getMetricGroup().counter("unretracted");
+    windowsClosed = getRuntimeContext().getMetricGroup().counter("windowsClosed");
+  }
+
+  @Override
+  public void processElement(ChangeEvent e, Context ctx, Collector<LakeRecord> out) throws Exception {
+    String tenant = ctx.getCurrentKey();
+    TenantClock clock = clockState.value();
+    long now = ctx.timerService().currentProcessingTime();
+    if (clock == null) {
+      clock = TenantClock.newBuilder().setMaxEventTime(Long.MIN_VALUE).setClosedUntil(Long.MIN_VALUE).build();
+      // Fires only at the end of a bounded input or on a drain: flush whatever is still open.
+      ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
+    }
+    clock.setLastActivity(now);
+    if (clock.getIdleTimer() == 0) {
+      clock.setIdleTimer(now + idleTimeoutMs);
+      ctx.timerService().registerProcessingTimeTimer(clock.getIdleTimer());
+    }
+
+    long windowStart = spec.windowStart(e.getEventTime());
+    boolean closed = windowStart + spec.window().toMillis() <= clock.getClosedUntil();
+    if (e.getDisposition() == Disposition.APPLY) {
+      applied.inc();
+      if (closed) {
+        late.inc();
+        clock.setLateSinceReceipt(clock.getLateSinceReceipt() + 1);
+        ctx.output(Tags.AUDIT, lateEvent(tenant, e, now));
+      } else {
+        TenantWindow w = windowFor(windowStart);
+        if (!aggregation.apply(w, e)) {
+          unretracted.inc();
+        }
+        w.setEventsIn(w.getEventsIn() + 1);
+        w.setRevision(w.getRevision() + 1);
+        windows.put(windowStart, w);
+      }
+      out.collect(lakeRecord(tenant, e, closed));
+      if (e.getEventTime() > clock.getMaxEventTime()) {
+        clock.setMaxEventTime(e.getEventTime());
+        long closeUntil = spec.windowStart(e.getEventTime() - spec.allowedLateness().toMillis());
+        if (closeUntil > clock.getClosedUntil()) {
+          closeWindows(tenant, clock, closeUntil, now, ctx);
+          clock.setClosedUntil(closeUntil);
+        }
+      }
+    } else if (!closed) {
+      // Markers only ever count in a window that is still open; for closed ones the metrics count them.
+      TenantWindow w = windowFor(windowStart);
+      if (e.getDisposition() == Disposition.DUPLICATE) {
+        w.setDuplicatesSkipped(w.getDuplicatesSkipped() + 1);
+      } else {
+        w.setQuarantined(w.getQuarantined() + 1);
+      }
+      windows.put(windowStart, w);
+    }
+    clockState.update(clock);
+  }
+
+  private TenantWindow windowFor(long windowStart) throws Exception {
+    TenantWindow w = windows.get(windowStart);
+    return w != null ? w : WindowAggregation.newWindow(windowStart);
+  }
+
+  @Override
+  public void onTimer(long timestamp, OnTimerContext ctx, Collector<LakeRecord> out) throws Exception {
+    TenantClock clock = clockState.value();
+    if (clock == null) {
+      return;
+    }
+    String tenant = ctx.getCurrentKey();
+    long now = ctx.timerService().currentProcessingTime();
+    if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
+      flushAll(tenant, clock, now, ctx);
+    } else if (timestamp == clock.getIdleTimer()) {
+      long idleSince = clock.getLastActivity();
+      if (idleSince + idleTimeoutMs <= timestamp) {
+        flushAll(tenant, clock, now, ctx);
+        clock.setIdleTimer(0L);
+      } else {
+        clock.setIdleTimer(idleSince + idleTimeoutMs);
+        ctx.timerService().registerProcessingTimeTimer(clock.getIdleTimer());
+      }
+    }
+    clockState.update(clock);
+  }
+
+  /** Closes every open window: the tenant went quiet, or the input ended. */
+  private void flushAll(String tenant, TenantClock clock, long now, Context ctx) throws Exception {
+    long lastEnd = Long.MIN_VALUE;
+    for (Long start : windows.keys()) {
+      lastEnd = Math.max(lastEnd, start + spec.window().toMillis());
+    }
+    if (lastEnd != Long.MIN_VALUE) {
+      closeWindows(tenant, clock, lastEnd, now, ctx);
+      clock.setClosedUntil(Math.max(clock.getClosedUntil(), lastEnd));
+    }
+  }
+
+  /** Emits and removes, in time order, every open window that ends at or before {@code until}. */
+  private void closeWindows(String tenant, TenantClock clock, long until, long now, Context ctx) throws Exception {
+    List<Long> due = new ArrayList<>();
+    for (Long start : windows.keys()) {
+      if (start + spec.window().toMillis() <= until) {
+        due.add(start);
+      }
+    }
+    Collections.sort(due);
+    for (Long start : due) {
+      TenantWindow w = windows.get(start);
+      List<WarehouseRollup> rows = aggregation.rollups(tenant, w);
+      for (WarehouseRollup r : rows) {
+        ctx.output(Tags.ROLLUPS, r);
+      }
+      ctx.output(Tags.AUDIT, receipt(tenant, w, rows, clock.getLateSinceReceipt(), now));
+      clock.setLateSinceReceipt(0L);
+      windows.remove(start);
+      windowsClosed.inc();
+    }
+  }
+
+  private AuditEvent receipt(String tenant, TenantWindow w, List<WarehouseRollup> rows, long lateSince, long now) {
+    long start = w.getWindowStart();
+    long end = start + spec.window().toMillis();
+    return AuditEvent.newBuilder()
+        .setEventId(Ids.of("audit", "receipt", tenant, Integer.toString(spec.version()), Long.toString(start)))
+        .setType(AuditType.WINDOW_RECEIPT).setTenantId(tenant).setExportVersion(spec.version())
+        .setJobVersion(jobVersion).setEventTime(Instant.ofEpochMilli(end)).setEmittedAt(Instant.ofEpochMilli(now))
+        .setWindowStart(Instant.ofEpochMilli(start)).setWindowEnd(Instant.ofEpochMilli(end))
+        .setEventsIn(w.getEventsIn()).setDuplicatesSkipped(w.getDuplicatesSkipped())
+        .setQuarantined(w.getQuarantined()).setLateEvents(lateSince).setRollupRows(rows.size())
+        .setRollupChecksum(WindowAggregation.checksum(rows)).build();
+  }
+
+  private AuditEvent lateEvent(String tenant, ChangeEvent e, long now) {
+    return AuditEvent.newBuilder().setEventId(Ids.of("audit", "late", e.getEventId()))
+        .setType(AuditType.LATE_EVENT).setTenantId(tenant).setExportVersion(spec.version())
+        .setJobVersion(jobVersion).setEventTime(Instant.ofEpochMilli(e.getEventTime()))
+        .setEmittedAt(Instant.ofEpochMilli(now)).setReason(e.getSourceTable() + " change " + e.getEventId())
+        .setOrigin(e.getOriginTopic() + "/" + e.getOriginPartition() + "@" + e.getOriginOffset()).build();
+  }
+
+  private LakeRecord lakeRecord(String tenant, ChangeEvent e, boolean isLate) {
+    Map<String, String> image = e.getOp().equals("d") ? e.getBefore() : e.getAfter();
+    return LakeRecord.newBuilder().setEventId(e.getEventId()).setTenantId(tenant)
+        .setSourceTable(e.getSourceTable()).setOp(e.getOp()).setEventTime(Instant.ofEpochMilli(e.getEventTime()))
+        .setSourceTs(Instant.ofEpochMilli(e.getSourceTs()))
+        .setSourcePosition(e.getPositionKind() + ":" + positionText(e.getPosition()))
+        .setLate(isLate).setExportVersion(spec.version())
+        .setColumns(image == null ? new HashMap<>() : new HashMap<>(image)).build();
+  }
+
+  private static String positionText(List<Long> position) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < position.size(); i++) {
+      if (i > 0) {
+        sb.append('/');
+      }
+      sb.append(position.get(i));
+    }
+    return sb.toString();
+  }
+}

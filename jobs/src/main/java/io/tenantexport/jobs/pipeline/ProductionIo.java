@@ -1,0 +1,106 @@
+package io.tenantexport.jobs.pipeline;
+
+import io.tenantexport.common.cdc.RawRecord;
+import io.tenantexport.jobs.config.JobConfig;
+import io.tenantexport.jobs.io.JsonTopicSerializer;
+import io.tenantexport.jobs.io.RawRecordDeserializer;
+import io.tenantexport.jobs.io.TenantDateBucketAssigner;
+import io.tenantexport.jobs.io.WarehouseUpsert;
+import io.tenantexport.schemas.AuditEvent;
+import io.tenantexport.schemas.LakeRecord;
+import io.tenantexport.schemas.QuarantineRecord;
+import io.tenantexport.schemas.WarehouseRollup;
+import java.util.regex.Pattern;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.file.sink.FileSink;
+import org.apache.flink.connector.jdbc.JdbcConnectionOptions;
+import org.apache.flink.connector.jdbc.JdbcExecutionOptions;
+import org.apache.flink.connector.jdbc.core.datastream.sink.JdbcSink;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.fs.Path;
+import org.apache.flink.formats.parquet.avro.AvroParquetWriters;
+import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
+import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/** Builds the real source and sinks from the validated job configuration. */
+public final class ProductionIo {
+  private ProductionIo() {}
+
+  public static PipelineIo create(JobConfig c) {
+    return new PipelineIo(cdcSource(c), lake(c), warehouse(c), audit(c), quarantine(c));
+  }
+
+  public static KafkaSource<RawRecord> cdcSource(JobConfig c) {
+    KafkaSourceBuilder<RawRecord> b = KafkaSource.<RawRecord>builder()
+        .setBootstrapServers(c.bootstrapServers())
+        .setGroupId(c.groupId())
+        .setDeserializer(new RawRecordDeserializer())
+        // Offsets are committed on checkpoints for monitoring only; restores use the checkpoint's.
+        .setProperty("commit.offsets.on.checkpoint", "true")
+        .setProperty("partition.discovery.interval.ms", "30000");
+    if (c.topicPattern().isEmpty()) {
+      b.setTopics(c.topics());
+    } else {
+      b.setTopicPattern(Pattern.compile(c.topicPattern()));
+    }
+    switch (c.startingOffsets()) {
+      case EARLIEST -> b.setStartingOffsets(OffsetsInitializer.earliest());
+      case LATEST -> b.setStartingOffsets(OffsetsInitializer.latest());
+      default -> b.setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST));
+    }
+    if (c.bounded()) {
+      b.setBounded(OffsetsInitializer.latest());
+    }
+    return b.build();
+  }
+
+  /** Parquet, exactly-once: part files become visible only when the checkpoint that covers them completes. */
+  public static FileSink<LakeRecord> lake(JobConfig c) {
+    return FileSink.forBulkFormat(new Path(c.lakePath()), AvroParquetWriters.forSpecificRecord(LakeRecord.class))
+        .withBucketAssigner(new TenantDateBucketAssigner())
+        .withRollingPolicy(OnCheckpointRollingPolicy.build())
+        .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".parquet").build())
+        .build();
+  }
+
+  public static JdbcSink<WarehouseRollup> warehouse(JobConfig c) {
+    return JdbcSink.<WarehouseRollup>builder()
+        .withQueryStatement(WarehouseUpsert.SQL, new WarehouseUpsert())
+        .withExecutionOptions(JdbcExecutionOptions.builder()
+            .withBatchSize(c.warehouseBatchSize())
+            .withBatchIntervalMs(c.warehouseBatchInterval().toMillis())
+            .withMaxRetries(3)
+            .build())
+        .buildAtLeastOnce(new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
+            .withUrl(c.warehouseUrl())
+            .withDriverName("org.postgresql.Driver")
+            .withUsername(c.warehouseUser())
+            .withPassword(c.warehousePassword())
+            .build());
+  }
+
+  public static KafkaSink<AuditEvent> audit(JobConfig c) {
+    return exactlyOnce(c, c.transactionalIdPrefix() + "-audit",
+        new JsonTopicSerializer<AuditEvent>(c.auditTopic(), AuditEvent::getTenantId));
+  }
+
+  public static KafkaSink<QuarantineRecord> quarantine(JobConfig c) {
+    return exactlyOnce(c, c.transactionalIdPrefix() + "-quarantine",
+        new JsonTopicSerializer<QuarantineRecord>(c.quarantineTopic(), QuarantineRecord::getTenantId));
+  }
+
+  private static <T> KafkaSink<T> exactlyOnce(JobConfig c, String transactionalIdPrefix,
+      org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
+    return KafkaSink.<T>builder()
+        .setBootstrapServers(c.bootstrapServers())
+        .setRecordSerializer(serializer)
+        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .setTransactionalIdPrefix(transactionalIdPrefix)
+        .setProperty("transaction.timeout.ms", Long.toString(c.transactionTimeout().toMillis()))
+        .build();
+  }
+}

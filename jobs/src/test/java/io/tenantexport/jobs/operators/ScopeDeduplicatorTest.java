@@ -1,0 +1,198 @@
+package io.tenantexport.jobs.operators;
+
+import static io.tenantexport.jobs.operators.TestChanges.T0;
+import static io.tenantexport.jobs.operators.TestChanges.change;
+import static io.tenantexport.jobs.operators.TestChanges.image;
+import static io.tenantexport.jobs.operators.TestChanges.order;
+import static io.tenantexport.jobs.operators.TestChanges.orderChange;
+import static io.tenantexport.jobs.operators.TestChanges.replayOf;
+import static io.tenantexport.jobs.operators.TestChanges.viewInsert;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tenantexport.schemas.ChangeEvent;
+import io.tenantexport.schemas.Disposition;
+import io.tenantexport.schemas.QuarantineRecord;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class ScopeDeduplicatorTest {
+  private static final long ORPHAN_TIMEOUT = 60_000;
+  private KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, ChangeEvent> harness;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    harness = newHarness();
+    harness.open();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    harness.close();
+  }
+
+  private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, ChangeEvent> newHarness() throws Exception {
+    return new KeyedOneInputStreamOperatorTestHarness<>(
+        new KeyedProcessOperator<>(new ScopeDeduplicator(TestChanges.SPEC, "test", ORPHAN_TIMEOUT)),
+        ChangeEvent::getScopeKey, Types.STRING);
+  }
+
+  private List<ChangeEvent> out() {
+    return harness.extractOutputValues();
+  }
+
+  private List<Disposition> dispositions() {
+    return out().stream().map(ChangeEvent::getDisposition).collect(Collectors.toList());
+  }
+
+  private List<QuarantineRecord> quarantined() {
+    return harness.getSideOutput(Tags.QUARANTINE) == null ? List.of()
+        : harness.getSideOutput(Tags.QUARANTINE).stream().map(StreamRecord::getValue).collect(Collectors.toList());
+  }
+
+  @Test
+  void replayedAppendOnlyChangeIsSkippedAsDuplicate() throws Exception {
+    ChangeEvent first = viewInsert("acme", 1, T0, 100);
+    ChangeEvent second = viewInsert("acme", 2, T0 + 1, 101);
+    harness.processElement(first, 0);
+    harness.processElement(second, 0);
+    harness.processElement(replayOf(first), 0);
+    harness.processElement(replayOf(second), 0);
+
+    assertThat(dispositions()).containsExactly(Disposition.APPLY, Disposition.APPLY, Disposition.DUPLICATE,
+        Disposition.DUPLICATE);
+    assertThat(out().get(2).getTenantId()).isEqualTo("acme");
+  }
+
+  @Test
+  void changesSharingOnePositionAreAllAppliedAndEachReplayIsCaught() throws Exception {
+    // Snapshot rows share one LSN; so can two changes of one transaction. Only the digest tells them apart.
+    ChangeEvent a = viewInsert("acme", 1, T0, 500);
+    ChangeEvent b = viewInsert("acme", 2, T0, 500);
+    ChangeEvent c = viewInsert("acme", 3, T0, 500);
+    for (ChangeEvent e : List.of(a, b, c, replayOf(b), replayOf(a), replayOf(c))) {
+      harness.processElement(e, 0);
+    }
+    assertThat(dispositions()).containsExactly(Disposition.APPLY, Disposition.APPLY, Disposition.APPLY,
+        Disposition.DUPLICATE, Disposition.DUPLICATE, Disposition.DUPLICATE);
+  }
+
+  @Test
+  void mysqlMultiRowStatementDiffersOnlyByRowAndIsNotMistakenForReplay() throws Exception {
+    ChangeEvent r0 = change("acme", "views", "c", T0, List.of(3L, 4711L, 0L), null, null,
+        TestChanges.view("acme", 10, T0, "/a", 1));
+    ChangeEvent r1 = change("acme", "views", "c", T0, List.of(3L, 4711L, 1L), null, null,
+        TestChanges.view("acme", 11, T0, "/a", 1));
+    harness.processElement(r0, 0);
+    harness.processElement(r1, 0);
+    harness.processElement(replayOf(r0), 0);
+    assertThat(dispositions()).containsExactly(Disposition.APPLY, Disposition.APPLY, Disposition.DUPLICATE);
+  }
+
+  @Test
+  void updateWithoutBeforeImageGetsTheRowsLastImage() throws Exception {
+    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    // PostgreSQL default replica identity: no before image on updates.
+    harness.processElement(orderChange("acme", "u", 7, T0 + 5, 101, null, order("acme", 7, T0 + 5, "paid", "12.50")), 0);
+
+    ChangeEvent update = out().get(1);
+    assertThat(update.getBefore()).isEqualTo(order("acme", 7, T0, "created", "10.00"));
+    assertThat(update.getRawKey()).isNull();
+    assertThat(update.getRawValue()).isNull();
+  }
+
+  @Test
+  void keyOnlyDeleteWithoutTenantIsAttributedFromRowState() throws Exception {
+    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(orderChange(null, "d", 7, T0 + 9, 102, image("id", "7"), null), 0);
+
+    ChangeEvent delete = out().get(1);
+    assertThat(delete.getTenantId()).isEqualTo("acme");
+    assertThat(delete.getBefore()).isEqualTo(order("acme", 7, T0, "created", "10.00"));
+    assertThat(quarantined()).isEmpty();
+  }
+
+  @Test
+  void deleteThatOvertakesItsInsertWaitsAndIsReleasedInPositionOrder() throws Exception {
+    harness.processElement(orderChange(null, "d", 7, T0 + 9, 102, image("id", "7"), null), 0);
+    assertThat(out()).isEmpty();
+    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+
+    assertThat(out()).extracting(ChangeEvent::getOp).containsExactly("c", "d");
+    assertThat(out().get(1).getTenantId()).isEqualTo("acme");
+    assertThat(out().get(1).getBefore()).containsEntry("amount", "10.00");
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(1); // one row, nothing pending
+  }
+
+  @Test
+  void changeThatNoOneAttributesIsQuarantinedAfterTheOrphanTimeout() throws Exception {
+    harness.setProcessingTime(1_000);
+    harness.processElement(orderChange(null, "d", 9, T0, 102, image("id", "9"), null), 0);
+    harness.setProcessingTime(1_000 + ORPHAN_TIMEOUT - 1);
+    assertThat(quarantined()).isEmpty();
+    harness.setProcessingTime(1_000 + ORPHAN_TIMEOUT);
+
+    assertThat(quarantined()).singleElement().satisfies(q -> {
+      assertThat(q.getReasonCode()).isEqualTo("UNATTRIBUTABLE_CHANGE");
+      assertThat(q.getTenantId()).isNull();
+      assertThat(q.getValue()).isNotNull(); // the raw bytes are kept so the record can be replayed
+    });
+    assertThat(out()).isEmpty();
+  }
+
+  @Test
+  void endOfInputQuarantinesWhatStillWaits() throws Exception {
+    harness.processElement(orderChange(null, "d", 9, T0, 102, image("id", "9"), null), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+    assertThat(quarantined()).extracting(QuarantineRecord::getReasonCode).containsExactly("UNATTRIBUTABLE_CHANGE");
+  }
+
+  @Test
+  void changeClaimingAnotherTenantsRowIsQuarantinedAndCountedForTheClaimant() throws Exception {
+    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(orderChange("evil", "u", 7, T0 + 1, 101, null, order("evil", 7, T0 + 1, "paid", "1.00")), 0);
+
+    assertThat(quarantined()).extracting(QuarantineRecord::getReasonCode).containsExactly("ROW_TENANT_MISMATCH");
+    assertThat(out()).extracting(ChangeEvent::getDisposition).containsExactly(Disposition.APPLY, Disposition.QUARANTINED);
+    assertThat(out().get(1).getTenantId()).isEqualTo("evil");
+    // The row still belongs to acme and keeps acme's image.
+    harness.processElement(orderChange("acme", "u", 7, T0 + 2, 103, null, order("acme", 7, T0 + 2, "paid", "10.00")), 0);
+    assertThat(out().get(2).getBefore()).containsEntry("status", "created");
+  }
+
+  @Test
+  void snapshotAndRestoreKeepTheHighWaterMarks() throws Exception {
+    ChangeEvent insert = orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00"));
+    ChangeEvent view = viewInsert("acme", 1, T0, 200);
+    harness.processElement(insert, 0);
+    harness.processElement(view, 0);
+    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    harness.close();
+
+    harness = newHarness();
+    harness.initializeState(snapshot);
+    harness.open();
+    harness.processElement(replayOf(insert), 0);
+    harness.processElement(replayOf(view), 0);
+    harness.processElement(orderChange(null, "d", 7, T0 + 9, 102, image("id", "7"), null), 0);
+
+    assertThat(dispositions()).containsExactly(Disposition.DUPLICATE, Disposition.DUPLICATE, Disposition.APPLY);
+    assertThat(out().get(2).getBefore()).containsEntry("amount", "10.00");
+  }
+
+  @Test
+  void markersPassThroughUntouched() throws Exception {
+    ChangeEvent marker = ChangeEvent.newBuilder(viewInsert("acme", 1, T0, 1)).setDisposition(Disposition.QUARANTINED)
+        .setScopeKey("acme").build();
+    harness.processElement(marker, 0);
+    assertThat(out()).containsExactly(marker);
+    assertThat(harness.numKeyedStateEntries()).isZero();
+  }
+}

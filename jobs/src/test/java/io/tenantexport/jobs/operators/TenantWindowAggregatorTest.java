@@ -1,0 +1,197 @@
+package io.tenantexport.jobs.operators;
+
+import static io.tenantexport.jobs.operators.TestChanges.T0;
+import static io.tenantexport.jobs.operators.TestChanges.order;
+import static io.tenantexport.jobs.operators.TestChanges.orderChange;
+import static io.tenantexport.jobs.operators.TestChanges.viewInsert;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tenantexport.schemas.AuditEvent;
+import io.tenantexport.schemas.AuditType;
+import io.tenantexport.schemas.ChangeEvent;
+import io.tenantexport.schemas.Disposition;
+import io.tenantexport.schemas.LakeRecord;
+import io.tenantexport.schemas.WarehouseRollup;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class TenantWindowAggregatorTest {
+  private static final long MINUTE = 60_000;
+  private static final long IDLE = 300_000;
+  private KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord> harness;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    harness = newHarness();
+    harness.open();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    harness.close();
+  }
+
+  private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord> newHarness() throws Exception {
+    return new KeyedOneInputStreamOperatorTestHarness<>(
+        new KeyedProcessOperator<>(new TenantWindowAggregator(TestChanges.SPEC, "test", IDLE)),
+        ChangeEvent::getTenantId, Types.STRING);
+  }
+
+  private List<WarehouseRollup> rollups() {
+    var q = harness.getSideOutput(Tags.ROLLUPS);
+    return q == null ? List.of() : q.stream().map(StreamRecord::getValue).collect(Collectors.toList());
+  }
+
+  private List<AuditEvent> audits(AuditType type) {
+    var q = harness.getSideOutput(Tags.AUDIT);
+    return q == null ? List.of()
+        : q.stream().map(StreamRecord::getValue).filter(a -> a.getType() == type).collect(Collectors.toList());
+  }
+
+  private Map<String, String> values(String tenant, long windowStart) {
+    return rollups().stream()
+        .filter(r -> r.getTenantId().equals(tenant) && r.getWindowStart().toEpochMilli() == windowStart)
+        .collect(Collectors.toMap(r -> r.getMetric() + r.getDimensions(), r -> String.valueOf(r.getValue())));
+  }
+
+  @Test
+  void aStalledTenantDoesNotDelayAnotherAndABusyOneMakesNoOneLate() throws Exception {
+    harness.processElement(viewInsert("slow", 1, T0 + 1_000, 1), 0);
+    // "busy" runs ten minutes ahead: its own windows close; "slow"'s window stays open and on time.
+    for (int i = 0; i < 10; i++) {
+      harness.processElement(viewInsert("busy", 100 + i, T0 + i * MINUTE, 100 + i), 0);
+    }
+    assertThat(audits(AuditType.WINDOW_RECEIPT)).extracting(AuditEvent::getTenantId).containsOnly("busy").hasSize(8);
+    harness.processElement(viewInsert("slow", 2, T0 + 2_000, 2), 0);
+    assertThat(audits(AuditType.LATE_EVENT)).isEmpty();
+    assertThat(harness.extractOutputValues()).noneMatch(LakeRecord::getLate);
+  }
+
+  @Test
+  void windowClosesOnTheTenantsOwnClockPlusAllowedLateness() throws Exception {
+    harness.processElement(viewInsert("acme", 1, T0 + 10_000, 1), 0);
+    harness.processElement(viewInsert("acme", 2, T0 + MINUTE + 29_999, 2), 0); // lateness 30 s not yet passed
+    assertThat(rollups()).isEmpty();
+    harness.processElement(viewInsert("acme", 3, T0 + MINUTE + 30_000, 3), 0);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1")
+        .containsEntry("view_ms{\"page\":\"/home\"}", "10");
+    AuditEvent receipt = audits(AuditType.WINDOW_RECEIPT).get(0);
+    assertThat(receipt.getEventsIn()).isEqualTo(1);
+    assertThat(receipt.getRollupRows()).isEqualTo(2);
+    assertThat(receipt.getRollupChecksum()).hasSize(32);
+  }
+
+  @Test
+  void idleTenantIsFlushedOnProcessingTime() throws Exception {
+    harness.setProcessingTime(0);
+    harness.processElement(viewInsert("quiet", 1, T0, 1), 0);
+    harness.setProcessingTime(IDLE - 1);
+    assertThat(rollups()).isEmpty();
+    harness.setProcessingTime(IDLE);
+    assertThat(values("quiet", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+    // Only the clock is left for the tenant: no window stays in state once closed.
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+  }
+
+  @Test
+  void countAndSumStayExactUnderUpdatesAndDeletes() throws Exception {
+    var created = order("acme", 7, T0, "created", "10.00");
+    var paid = order("acme", 7, T0 + 1, "paid", "12.50");
+    harness.processElement(orderChange("acme", "c", 7, T0, 1, null, created), 0);
+    harness.processElement(orderChange("acme", "c", 8, T0, 2, null, order("acme", 8, T0, "created", "5.25")), 0);
+    harness.processElement(orderChange("acme", "u", 7, T0 + 1, 3, created, paid), 0);
+    harness.processElement(orderChange("acme", "d", 8, T0 + 2, 4, order("acme", 8, T0, "created", "5.25"), null), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+
+    assertThat(values("acme", T0))
+        .containsEntry("order_count{\"status\":\"created\"}", "0")   // +1 +1 -1 (moved) -1 (deleted)
+        .containsEntry("order_amount{\"status\":\"created\"}", "0.00")
+        .containsEntry("order_count{\"status\":\"paid\"}", "1")
+        .containsEntry("order_amount{\"status\":\"paid\"}", "12.50")
+        // max is over values written in the window; a retraction does not lower it.
+        .containsEntry("order_max{\"status\":\"created\"}", "10.00");
+  }
+
+  @Test
+  void updateWithoutAnyBeforeImageIsExportedButNotHalfApplied() throws Exception {
+    harness.processElement(orderChange("acme", "u", 7, T0, 3, null, order("acme", 7, T0, "paid", "12.50")), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+    assertThat(harness.extractOutputValues()).hasSize(1);
+    assertThat(rollups()).isEmpty();
+    assertThat(audits(AuditType.WINDOW_RECEIPT).get(0).getEventsIn()).isEqualTo(1);
+  }
+
+  @Test
+  void lateChangeReachesTheLakeIsAuditedAndLeavesClosedWindowsAlone() throws Exception {
+    harness.processElement(viewInsert("acme", 1, T0, 1), 0);
+    harness.processElement(viewInsert("acme", 2, T0 + 5 * MINUTE, 2), 0); // closes T0's window
+    int rollupsBefore = rollups().size();
+    harness.processElement(viewInsert("acme", 3, T0 + 5_000, 3), 0);      // for the closed window
+
+    assertThat(harness.extractOutputValues()).filteredOn(LakeRecord::getLate).hasSize(1);
+    assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
+    assertThat(rollups()).hasSize(rollupsBefore);
+    harness.processWatermark(Long.MAX_VALUE);
+    assertThat(audits(AuditType.WINDOW_RECEIPT)).extracting(AuditEvent::getLateEvents).containsExactly(0L, 1L);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+  }
+
+  @Test
+  void duplicateAndQuarantineMarkersAreCountedInTheReceiptOnly() throws Exception {
+    ChangeEvent v = viewInsert("acme", 1, T0, 1);
+    harness.processElement(v, 0);
+    harness.processElement(ChangeEvent.newBuilder(v).setDisposition(Disposition.DUPLICATE).build(), 0);
+    harness.processElement(ChangeEvent.newBuilder(v).setDisposition(Disposition.QUARANTINED).build(), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+
+    AuditEvent receipt = audits(AuditType.WINDOW_RECEIPT).get(0);
+    assertThat(receipt.getEventsIn()).isEqualTo(1);
+    assertThat(receipt.getDuplicatesSkipped()).isEqualTo(1);
+    assertThat(receipt.getQuarantined()).isEqualTo(1);
+    assertThat(harness.extractOutputValues()).hasSize(1);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+  }
+
+  @Test
+  void receiptIdsAreDeterministic() throws Exception {
+    harness.processElement(viewInsert("acme", 1, T0, 1), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+    String id = audits(AuditType.WINDOW_RECEIPT).get(0).getEventId();
+    harness.close();
+
+    harness = newHarness();
+    harness.open();
+    harness.setProcessingTime(12345); // another wall clock: same id
+    harness.processElement(viewInsert("acme", 1, T0, 1), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+    assertThat(audits(AuditType.WINDOW_RECEIPT).get(0).getEventId()).isEqualTo(id);
+  }
+
+  @Test
+  void snapshotAndRestoreKeepOpenWindowsAndTheClock() throws Exception {
+    harness.processElement(viewInsert("acme", 1, T0, 1), 0);
+    harness.processElement(viewInsert("acme", 2, T0 + 5 * MINUTE, 2), 0);
+    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    harness.close();
+
+    harness = newHarness();
+    harness.initializeState(snapshot);
+    harness.open();
+    harness.processElement(viewInsert("acme", 3, T0 + 1_000, 3), 0); // still late after restore
+    harness.processElement(viewInsert("acme", 4, T0 + 5 * MINUTE + 1, 4), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+
+    assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
+    assertThat(values("acme", T0 + 5 * MINUTE)).containsEntry("view_count{\"page\":\"/home\"}", "2");
+    assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+  }
+}
