@@ -102,6 +102,21 @@ public final class ExportSpec implements Serializable {
     return new ExportSpec(source, yaml, version, tenantColumn, window, lateness, tables);
   }
 
+  /**
+   * The same spec with other windowing, for demos that cannot wait minutes for a window to close; the
+   * export version stays, so use it only where outputs are thrown away.
+   */
+  public ExportSpec withWindowing(Duration newWindow, Duration newLateness) {
+    if (newWindow.isZero() || newWindow.isNegative() || Duration.ofDays(1).toMillis() % newWindow.toMillis() != 0) {
+      throw new SpecException(source + ": window " + newWindow + " must be positive and divide a day evenly");
+    }
+    if (newLateness.isNegative()) {
+      throw new SpecException(source + ": allowed lateness " + newLateness + " must not be negative");
+    }
+    return new ExportSpec(source + " (window " + newWindow + ", lateness " + newLateness + ")", text, version,
+        tenantColumn, newWindow, newLateness, new LinkedHashMap<>(tables));
+  }
+
   /** Where the spec was loaded from, for messages. */
   public String source() {
     return source;

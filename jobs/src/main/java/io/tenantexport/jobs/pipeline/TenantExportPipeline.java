@@ -15,6 +15,7 @@ import io.tenantexport.schemas.LakeRecord;
 import io.tenantexport.schemas.QuarantineRecord;
 import java.time.Instant;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
@@ -62,7 +63,7 @@ public final class TenantExportPipeline {
     AvroTypeInfo<ChangeEvent> changeType = new AvroTypeInfo<>(ChangeEvent.class);
 
     DataStream<RawRecord> raw = env
-        .fromSource(io.cdcSource(), WatermarkStrategy.noWatermarks(), "cdc-source")
+        .fromSource(io.cdcSource(), WatermarkStrategy.noWatermarks(), "cdc-source", TypeInformation.of(RawRecord.class))
         .uid("cdc-source");
 
     SingleOutputStreamOperator<ChangeEvent> decoded = raw

@@ -1,0 +1,81 @@
+package io.tenantexport.local.inspect;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.avro.AvroParquetReader;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.io.LocalInputFile;
+
+/**
+ * Reads the Parquet lake back with parquet-avro's own generic reader, independent of the job's classes,
+ * as any engine would. Only committed files count: Flink's in-progress and pending part files are
+ * hidden (their names start with a dot).
+ */
+public final class LakeFiles {
+  private static final Pattern PARTITION = Pattern.compile("tenant_id=([^/]+)/dt=(\\d{4}-\\d{2}-\\d{2})/[^/]+$");
+
+  /** One row as read from a file, with the partition its path names. */
+  public record Row(String pathTenant, String pathDate, Path file, GenericRecord record) {}
+
+  private LakeFiles() {}
+
+  /** Committed Parquet part files under {@code root}, sorted. */
+  public static List<Path> committedFiles(Path root) {
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.walk(root)) {
+      return s.filter(Files::isRegularFile)
+          .filter(p -> !p.getFileName().toString().startsWith("."))
+          .filter(p -> p.getFileName().toString().endsWith(".parquet"))
+          .sorted().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list lake " + root, e);
+    }
+  }
+
+  /** Every row of every committed file, with the tenant and date its path names. */
+  public static List<Row> readAll(Path root) {
+    List<Row> rows = new ArrayList<>();
+    for (Path file : committedFiles(root)) {
+      String rel = root.relativize(file).toString().replace('\\', '/');
+      Matcher m = PARTITION.matcher(rel);
+      if (!m.matches()) {
+        throw new IllegalStateException("lake file outside tenant_id=…/dt=…/: " + rel);
+      }
+      try (ParquetReader<GenericRecord> reader =
+          AvroParquetReader.<GenericRecord>builder(new LocalInputFile(file)).withConf(new Configuration(false)).build()) {
+        for (GenericRecord r = reader.read(); r != null; r = reader.read()) {
+          rows.add(new Row(m.group(1), m.group(2), file, r));
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read lake file " + file, e);
+      }
+    }
+    return rows;
+  }
+
+  /** Committed files per tenant partition. */
+  public static Map<String, Integer> filesPerTenant(Path root) {
+    Map<String, Integer> out = new TreeMap<>();
+    for (Path file : committedFiles(root)) {
+      String rel = root.relativize(file).toString().replace('\\', '/');
+      Matcher m = PARTITION.matcher(rel);
+      if (m.matches()) {
+        out.merge(m.group(1), 1, Integer::sum);
+      }
+    }
+    return out;
+  }
+}
