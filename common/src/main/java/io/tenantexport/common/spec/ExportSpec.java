@@ -37,12 +37,10 @@ public final class ExportSpec implements Serializable {
   private final Duration window;
   private final Duration allowedLateness;
   private final Map<String, TableSpec> tables;
-  private final String text;
 
-  private ExportSpec(String source, String text, int version, String tenantColumn, Duration window,
+  private ExportSpec(String source, int version, String tenantColumn, Duration window,
       Duration allowedLateness, Map<String, TableSpec> tables) {
     this.source = source;
-    this.text = text;
     this.version = version;
     this.tenantColumn = tenantColumn;
     this.window = window;
@@ -99,7 +97,7 @@ public final class ExportSpec implements Serializable {
         }
       }
     }
-    return new ExportSpec(source, yaml, version, tenantColumn, window, lateness, tables);
+    return new ExportSpec(source, version, tenantColumn, window, lateness, tables);
   }
 
   /**
@@ -113,18 +111,13 @@ public final class ExportSpec implements Serializable {
     if (newLateness.isNegative()) {
       throw new SpecException(source + ": allowed lateness " + newLateness + " must not be negative");
     }
-    return new ExportSpec(source + " (window " + newWindow + ", lateness " + newLateness + ")", text, version,
+    return new ExportSpec(source + " (window " + newWindow + ", lateness " + newLateness + ")", version,
         tenantColumn, newWindow, newLateness, new LinkedHashMap<>(tables));
   }
 
   /** Where the spec was loaded from, for messages. */
   public String source() {
     return source;
-  }
-
-  /** The spec's YAML text, so a job can re-parse it on the cluster without the file. */
-  public String text() {
-    return text;
   }
 
   /** The export version stamped on every output. */

@@ -80,7 +80,10 @@ public final class LocalRun {
   /** Command-line options. */
   record Options(Duration duration, int rate, int tenants, Path dir, int parallelism, Duration window,
       Duration lateness, int uiPort) {
-    static Options parse(String[] args) {
+    /** Parses options; a single argument holding several (as Maven's exec passes them) is split. */
+    static Options parse(String[] given) {
+      String[] args = String.join(" ", given).trim().isEmpty() ? new String[0]
+          : String.join(" ", given).trim().split("\\s+");
       Duration duration = null;
       int rate = 200;
       int tenants = 24;
