@@ -13,8 +13,8 @@ CREATE TABLE metric_rollup (
     window_end     timestamptz NOT NULL,
     value          numeric,
     row_count      bigint      NOT NULL,
-    -- Changes folded into the tenant's window when it was exported; with export_version it orders
-    -- writes, so a replayed or older value never replaces a newer one (see the upsert's WHERE).
+    -- Changes folded into the tenant's window when it was exported. A row is only replaced by a
+    -- different value of the same or a newer export_version (see WarehouseUpsert).
     revision       bigint      NOT NULL,
     export_version integer     NOT NULL,
     exported_at    timestamptz NOT NULL DEFAULT now(),

@@ -36,8 +36,8 @@ import java.util.TreeMap;
  * <p>{@code min} and {@code max} cannot be retracted without keeping every value: they are the extremes
  * of the values <em>written</em> in the window (after images), and retractions do not change them.
  *
- * <p>A change whose before image is missing or partial (neither complete in the envelope nor in the
- * job's row state) cannot be retracted: {@link #apply} then leaves the rollups untouched and returns false, so that the caller
+ * <p>An update or delete whose before image is missing or partial (neither complete in the envelope nor
+ * in the job's row state) cannot be retracted: {@link #apply} then leaves the rollups untouched and returns false, so that the caller
  * counts it instead of adding a half-change.
  */
 public final class WindowAggregation {
@@ -60,11 +60,13 @@ public final class WindowAggregation {
   public boolean apply(TenantWindow window, ChangeEvent e) {
     TableSpec table = spec.table(e.getSourceTable());
     String op = e.getOp();
-    boolean retracts = op.equals("u") || op.equals("d");
-    if (retracts && !isComplete(table, e.getBefore())) {
+    boolean completeBefore = isComplete(table, spec.tenantColumn(), e.getBefore());
+    if ((op.equals("u") || op.equals("d")) && !completeBefore) {
       return false;
     }
-    if (retracts) {
+    // Also for c and r: a snapshot read or insert of a row the job already holds comes with that
+    // row's image as before (see ScopeDeduplicator), so it replaces the row instead of counting it twice.
+    if (completeBefore) {
       fold(window, table, e.getBefore(), -1, false);
     }
     if (!op.equals("d")) {
@@ -73,9 +75,13 @@ public final class WindowAggregation {
     return true;
   }
 
-  /** Whether {@code image} holds every exported column, so it can be retracted exactly. */
-  public static boolean isComplete(TableSpec table, Map<String, String> image) {
-    return image != null && image.keySet().containsAll(table.columns().keySet());
+  /**
+   * Whether {@code image} can be retracted exactly: every exported column present and the tenant column
+   * set. A key-only image (PostgreSQL's default replica identity) fails the second test even when the
+   * converter writes the missing columns as nulls.
+   */
+  public static boolean isComplete(TableSpec table, String tenantColumn, Map<String, String> image) {
+    return image != null && image.keySet().containsAll(table.columns().keySet()) && image.get(tenantColumn) != null;
   }
 
   private void fold(TenantWindow window, TableSpec table, Map<String, String> image, int sign, boolean extremes) {

@@ -17,12 +17,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tenantexport.common.Ids;
 import io.tenantexport.common.cdc.CanonicalValue.NotDecodable;
 import io.tenantexport.common.spec.ExportSpec;
+import io.tenantexport.common.spec.MetricSpec;
 import io.tenantexport.common.spec.TableSpec;
 import io.tenantexport.common.tenant.TenantId;
 import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.Disposition;
 import java.io.IOException;
 import java.io.Serializable;
+import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -235,6 +237,15 @@ public final class CdcDecoder implements Serializable {
       Map<String, String> beforeImage = project(table, before, beforeSchema, "before", where);
       Map<String, String> afterImage = project(table, after, afterSchema, "after", where);
       eventTime = delete ? fallbackTime : eventTimeOf(table, afterImage, fallbackTime, where);
+      requireNumericMetrics(table, beforeImage, "before", where);
+      requireNumericMetrics(table, afterImage, "after", where);
+      long latestPlausible = fallbackTime + spec.maxEventTimeAhead().toMillis();
+      if (eventTime > latestPlausible) {
+        // One far-future row (PostgreSQL 'infinity', a broken clock) would move the tenant's clock
+        // ahead and make every later change of the tenant late.
+        throw new Reject(QuarantineReason.IMPLAUSIBLE_EVENT_TIME, "event-time column " + table.eventTime() + " of "
+            + where + " lies more than " + spec.maxEventTimeAhead() + " after the change's source time");
+      }
       String rowKey = table.isMutable() ? rowKey(table, delete ? beforeImage : afterImage, requiredImage, where) : null;
 
       String scopeKey = table.isMutable()
@@ -322,7 +333,10 @@ public final class CdcDecoder implements Serializable {
       Long lsn = optionalLong(source, "lsn", "source.lsn", where);
       if (lsn != null) {
         Long order = optionalLong(transaction, "total_order", "transaction.total_order", where);
-        return new Position(KIND_PG, positionOf(lsn, order != null ? order : 0L));
+        // Changes arrive in commit order, but an LSN is where a change sits in the WAL: concurrent
+        // transactions interleave there. Debezium's sequence ["<last commit lsn>","<lsn>"] leads with
+        // the commit order; snapshot rows have no last commit (0, before any streamed change).
+        return new Position(KIND_PG, positionOf(lastCommitLsn(source, lsn, where), lsn, order != null ? order : 0L));
       }
       JsonNode file = source.path("file");
       Long pos = optionalLong(source, "pos", "source.pos", where);
@@ -331,6 +345,30 @@ public final class CdcDecoder implements Serializable {
         return new Position(KIND_MYSQL, positionOf(binlogIndex(file.asText(), where), pos, row != null ? row : 0L));
       }
       return new Position(KIND_KAFKA, positionOf((long) r.partition(), r.offset()));
+    }
+
+    /** The first element of {@code source.sequence}; the change's own LSN when there is no sequence. */
+    private long lastCommitLsn(JsonNode source, long lsn, String where) throws Reject {
+      JsonNode sequence = source.path("sequence");
+      if (sequence.isMissingNode() || sequence.isNull()) {
+        return lsn;
+      }
+      try {
+        JsonNode parsed = sequence.isTextual() ? JSON.readTree(sequence.asText()) : sequence;
+        if (parsed != null && parsed.isArray() && parsed.size() == 2) {
+          JsonNode first = parsed.get(0);
+          if (first.isNull()) {
+            return 0L;
+          }
+          if (first.isTextual() && first.asText().matches("\\d{1,19}") || first.isIntegralNumber()) {
+            return Long.parseLong(first.asText());
+          }
+        }
+      } catch (IOException | NumberFormatException e) {
+        // reported below, with where it came from
+      }
+      throw new Reject(QuarantineReason.INVALID_ENVELOPE, "source.sequence of " + where
+          + " is not Debezium's [\"<last commit lsn>\",\"<lsn>\"]");
     }
 
     /** The numeric suffix of a binlog file name ({@code mysql-bin.000003} is 3), which orders the files. */
@@ -464,6 +502,26 @@ public final class CdcDecoder implements Serializable {
             + " image of " + where + " cannot be decoded "
             + (fieldSchema != null ? "by its envelope schema" : "as declared in the export spec") + ": "
             + e.getMessage());
+      }
+    }
+
+    /** Metric columns must be finite numbers: the aggregation must never meet a value it cannot add. */
+    private void requireNumericMetrics(TableSpec table, Map<String, String> image, String imageName, String where)
+        throws Reject {
+      if (image == null) {
+        return;
+      }
+      for (MetricSpec m : table.metrics()) {
+        String v = m.column() == null ? null : image.get(m.column());
+        if (v == null) {
+          continue;
+        }
+        try {
+          new BigDecimal(v);
+        } catch (NumberFormatException e) {
+          throw new Reject(QuarantineReason.UNDECODABLE_COLUMN, "column " + m.column() + " of the " + imageName
+              + " image of " + where + " is not a finite number, which metric " + m.name() + " needs");
+        }
       }
     }
 

@@ -36,15 +36,17 @@ public final class ExportSpec implements Serializable {
   private final String tenantColumn;
   private final Duration window;
   private final Duration allowedLateness;
+  private final Duration maxEventTimeAhead;
   private final Map<String, TableSpec> tables;
 
   private ExportSpec(String source, int version, String tenantColumn, Duration window,
-      Duration allowedLateness, Map<String, TableSpec> tables) {
+      Duration allowedLateness, Duration maxEventTimeAhead, Map<String, TableSpec> tables) {
     this.source = source;
     this.version = version;
     this.tenantColumn = tenantColumn;
     this.window = window;
     this.allowedLateness = allowedLateness;
+    this.maxEventTimeAhead = maxEventTimeAhead;
     this.tables = Collections.unmodifiableMap(tables);
   }
 
@@ -70,11 +72,13 @@ public final class ExportSpec implements Serializable {
       throw new SpecException(source + ": expected a YAML mapping with version, window and tables");
     }
     Reader r = new Reader(source);
-    r.onlyKeys(root, "top level", "version", "tenant_column", "window", "allowed_lateness", "tables");
+    r.onlyKeys(root, "top level", "version", "tenant_column", "window", "allowed_lateness", "max_event_time_ahead",
+        "tables");
     int version = r.positiveInt(root, "version", "top level");
     String tenantColumn = r.ident(root.path("tenant_column").asText("tenant_id"), "tenant_column");
     Duration window = r.duration(root, "window", "top level", null);
     Duration lateness = r.duration(root, "allowed_lateness", "top level", Duration.ZERO);
+    Duration ahead = r.duration(root, "max_event_time_ahead", "top level", Duration.ofHours(1));
     if (window.isZero() || window.isNegative() || Duration.ofDays(1).toMillis() % window.toMillis() != 0) {
       throw new SpecException(source + ": window " + root.path("window").asText()
           + " must be positive and divide a day evenly (for example 1m, 5m, 1h)");
@@ -97,7 +101,7 @@ public final class ExportSpec implements Serializable {
         }
       }
     }
-    return new ExportSpec(source, version, tenantColumn, window, lateness, tables);
+    return new ExportSpec(source, version, tenantColumn, window, lateness, ahead, tables);
   }
 
   /**
@@ -112,7 +116,7 @@ public final class ExportSpec implements Serializable {
       throw new SpecException(source + ": allowed lateness " + newLateness + " must not be negative");
     }
     return new ExportSpec(source + " (window " + newWindow + ", lateness " + newLateness + ")", version,
-        tenantColumn, newWindow, newLateness, new LinkedHashMap<>(tables));
+        tenantColumn, newWindow, newLateness, maxEventTimeAhead, new LinkedHashMap<>(tables));
   }
 
   /** Where the spec was loaded from, for messages. */
@@ -136,6 +140,14 @@ public final class ExportSpec implements Serializable {
 
   public Duration allowedLateness() {
     return allowedLateness;
+  }
+
+  /**
+   * How far an event time may lie after the change's source time; a change beyond it is quarantined
+   * ({@code IMPLAUSIBLE_EVENT_TIME}) instead of moving its tenant's clock into the future.
+   */
+  public Duration maxEventTimeAhead() {
+    return maxEventTimeAhead;
   }
 
   public Map<String, TableSpec> tables() {

@@ -19,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tenantexport.common.tenant.TenantId;
@@ -100,7 +101,7 @@ class CdcDecoderTest {
       assertThat(e.getScopeKey()).isEqualTo("orders|[\"42\"]");
       assertThat(e.getEventTime()).as("updated_at floored to the ms").isEqualTo(1735725600123L);
       assertThat(e.getSourceTs()).isEqualTo(1735725600200L);
-      assertThat(e.getPosition()).containsExactly(24023128L, 1L);
+      assertThat(e.getPosition()).containsExactly(24023008L, 24023128L, 1L);
       assertThat(e.getPositionKind()).isEqualTo("pg");
       assertThat(e.getEventId()).matches(EVENT_ID);
       assertThat(e.getOriginTopic()).isEqualTo(ORDERS_TOPIC);
@@ -133,7 +134,7 @@ class CdcDecoderTest {
       assertThat(e.getBefore()).isNull();
       assertThat(e.getAfter()).containsEntry("status", "shipped").containsEntry("amount", "12.50");
       assertThat(e.getEventTime()).isEqualTo(1735729200000L);
-      assertThat(e.getPosition()).as("no transaction block: order 0").containsExactly(24029400L, 0L);
+      assertThat(e.getPosition()).as("no transaction block: order 0").containsExactly(24023128L, 24029400L, 0L);
       assertThat(e.getRowKey()).isEqualTo("[\"42\"]");
     }
 
@@ -192,7 +193,7 @@ class CdcDecoderTest {
           entry("duration_ms", "5400"));
       assertThat(e.getRowKey()).isNull();
       assertThat(e.getScopeKey()).isEqualTo("acme|page_views");
-      assertThat(e.getPosition()).containsExactly(24022800L, 0L);
+      assertThat(e.getPosition()).containsExactly(0L, 24022800L, 0L);
       assertThat(e.getRawKey()).isNull();
       assertThat(e.getRawValue()).isNull();
     }
@@ -203,7 +204,7 @@ class CdcDecoderTest {
           .map(id -> decoded(pageView(v -> obj(v, "/after").put("id", id))))
           .toList();
 
-      assertThat(rows).extracting(ChangeEvent::getPosition).containsOnly(List.of(24022800L, 0L));
+      assertThat(rows).extracting(ChangeEvent::getPosition).containsOnly(List.of(0L, 24022800L, 0L));
       assertThat(rows).extracting(ChangeEvent::getEventId).doesNotHaveDuplicates();
     }
 
@@ -230,10 +231,10 @@ class CdcDecoderTest {
     }
 
     @Test
-    void transactionTotalOrderIsTheSecondPositionComponent() {
+    void transactionTotalOrderIsTheThirdPositionComponent() {
       ChangeEvent e = decoded(ordersCreate(v -> obj(v, "/payload/transaction").put("total_order", 7)));
 
-      assertThat(e.getPosition()).containsExactly(24023128L, 7L);
+      assertThat(e.getPosition()).containsExactly(24023008L, 24023128L, 7L);
     }
 
     @Test
@@ -924,6 +925,52 @@ class CdcDecoderTest {
       ChangeEvent back = ChangeEvent.getDecoder().decode(encoded);
 
       assertThat(back).isEqualTo(e);
+    }
+  }
+
+  @Nested
+  class Robustness {
+    @Test
+    void postgresPositionsFollowCommitOrderNotWalOrder() {
+      // T2 (change at LSN 110) commits before T1 (change at LSN 100): Debezium delivers T2 first.
+      ChangeEvent t2 = decoded(ordersCreate(v -> {
+        obj(v, "/payload/source").put("lsn", 110).put("sequence", "[\"90\",\"110\"]");
+        obj(v, "/payload/after").put("id", 2);
+      }));
+      ChangeEvent t1 = decoded(ordersCreate(v -> {
+        obj(v, "/payload/source").put("lsn", 100).put("sequence", "[\"120\",\"100\"]");
+        obj(v, "/payload/after").put("id", 1);
+      }));
+      assertThat(t2.getPosition().get(0)).isLessThan(t1.getPosition().get(0));
+      assertThat(t1.getPosition()).containsExactly(120L, 100L, 1L);
+    }
+
+    @Test
+    void malformedSequenceIsAnInvalidEnvelope() {
+      rejected(ordersCreate(v -> obj(v, "/payload/source").put("sequence", "[oops")), QuarantineReason.INVALID_ENVELOPE);
+    }
+
+    @Test
+    void metricColumnThatIsNoNumberByItsSchemaIsQuarantinedNotAggregated() {
+      RawRecord r = ordersCreate(v -> {
+        for (JsonNode image : v.path("schema").path("fields")) {
+          for (JsonNode f : image.path("fields")) {
+            if (f.path("field").asText().equals("amount")) {
+              ((ObjectNode) f).put("type", "string").remove(List.of("name", "version", "parameters"));
+            }
+          }
+        }
+        obj(v, "/payload/after").put("amount", "12,50");
+      });
+      DecodeResult.Rejected q = rejected(r, QuarantineReason.UNDECODABLE_COLUMN);
+      assertThat(q.reason()).contains("amount").doesNotContain("12,50");
+    }
+
+    @Test
+    void farFutureEventTimeIsQuarantinedBeforeItCanMoveTheTenantsClock() {
+      // PostgreSQL 'infinity' as Debezium's MicroTimestamp.
+      rejected(ordersCreate(v -> obj(v, "/payload/after").put("updated_at", 9223372036825200000L)),
+          QuarantineReason.IMPLAUSIBLE_EVENT_TIME);
     }
   }
 }

@@ -235,7 +235,7 @@ public final class LocalRun {
         while (!stopping.get() && System.nanoTime() < deadline) {
           poll(outputs, Duration.ofMillis(500));
           if (System.nanoTime() >= nextPrint) {
-            print(kafka, lake, false);
+            printSafely(kafka, lake, false);
             nextPrint = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
           }
         }
@@ -252,7 +252,7 @@ public final class LocalRun {
         while (System.nanoTime() < until) {
           poll(outputs, Duration.ofMillis(300));
         }
-        print(kafka, lake, true);
+        printSafely(kafka, lake, true);
         printWarehouse(warehouse);
       } finally {
         stopped.countDown();
@@ -365,6 +365,15 @@ public final class LocalRun {
         case "LATE_EVENT" -> s.late++;
         default -> { }
       }
+    }
+  }
+
+  /** A summary that cannot be printed is reported, never a reason to stop the run. */
+  private void printSafely(LocalKafka kafka, Path lake, boolean last) {
+    try {
+      print(kafka, lake, last);
+    } catch (RuntimeException e) {
+      out.println("(summary skipped: " + e + ")");
     }
   }
 

@@ -290,10 +290,10 @@ class EndToEndExportIT {
     quarantined.values().removeIf(v -> v == 0);
     assertThat(duplicates).isEqualTo(reference.duplicates);
     assertThat(quarantined).isEqualTo(reference.quarantinedWithTenant);
-    // A late change is counted in the tenant's next receipt, if the tenant has one after it.
-    for (Map.Entry<String, Long> e : lateInReceipts.entrySet()) {
-      assertThat(e.getValue()).isLessThanOrEqualTo(reference.late.getOrDefault(e.getKey(), 0L));
-    }
+    // Every window is still open when a late change arrives (lateness exceeds the input's span), so
+    // each late change is counted in a receipt of the final flush.
+    lateInReceipts.values().removeIf(v -> v == 0);
+    assertThat(lateInReceipts).isEqualTo(reference.late).isNotEmpty();
   }
 
   @Test

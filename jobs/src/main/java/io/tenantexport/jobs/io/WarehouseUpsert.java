@@ -11,9 +11,11 @@ import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
 /**
  * The guarded upsert of a window rollup into {@code tenant_export.metric_rollup}.
  *
- * <p>The JDBC sink is at-least-once: after a failure, rows since the last checkpoint are written again.
- * The {@code WHERE} makes that harmless: a row is only replaced by one with a higher
- * {@code (export_version, revision)}, so a replayed (equal) or older value never overwrites a newer one.
+ * <p>The JDBC sink is at-least-once: after a failure, rows since the last checkpoint are written again
+ * by the attempt that restored it, and that attempt is the one whose lake files and receipts commit.
+ * So within one export version the latest write wins, while an identical rewrite changes nothing (not
+ * even {@code exported_at}); a row of an older export version (a replay or rollback job) never
+ * overwrites a newer one.
  */
 public final class WarehouseUpsert implements JdbcStatementBuilder<WarehouseRollup> {
   private static final long serialVersionUID = 1L;
@@ -26,7 +28,8 @@ public final class WarehouseUpsert implements JdbcStatementBuilder<WarehouseRoll
           + " source_table = EXCLUDED.source_table, window_end = EXCLUDED.window_end, value = EXCLUDED.value,"
           + " row_count = EXCLUDED.row_count, revision = EXCLUDED.revision,"
           + " export_version = EXCLUDED.export_version, exported_at = EXCLUDED.exported_at"
-          + " WHERE (r.export_version, r.revision) < (EXCLUDED.export_version, EXCLUDED.revision)";
+          + " WHERE r.export_version < EXCLUDED.export_version OR (r.export_version = EXCLUDED.export_version"
+          + " AND (r.value, r.row_count, r.revision) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.row_count, EXCLUDED.revision))";
 
   @Override
   public void accept(PreparedStatement ps, WarehouseRollup r) throws SQLException {

@@ -62,7 +62,9 @@ public final class DecodeFunction extends ProcessFunction<RawRecord, ChangeEvent
       QuarantineRecord q = Quarantines.fromRaw(raw, r.code(), r.reason(), r.tenantId(), spec.version(), jobVersion);
       ctx.output(Tags.QUARANTINE, q);
       if (r.tenantId() != null) {
-        out.collect(Quarantines.marker(r.tenantId(), null, r.eventTime(), q));
+        // The Kafka timestamp, not a time parsed from a value already known to be bad: the broker bounds
+        // it, so a garbage time cannot open a window far ahead of the tenant's clock.
+        out.collect(Quarantines.marker(r.tenantId(), null, raw.timestamp(), q));
       }
     }
   }

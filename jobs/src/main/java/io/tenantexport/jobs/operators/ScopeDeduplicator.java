@@ -115,6 +115,18 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
 
   /** Applies one change to the scope; returns whether the state changed. */
   private boolean handle(TableSpec table, ScopeState s, ChangeEvent e, Context ctx, Collector<ChangeEvent> out) {
+    // Isolation first: a change claiming another tenant's row is refused whatever its position says.
+    if (table.isMutable() && e.getTenantId() != null && s.getTenantId() != null
+        && !e.getTenantId().equals(s.getTenantId())) {
+      rowTenantMismatch.inc();
+      QuarantineRecord q = Quarantines.fromChange(e, QuarantineReason.ROW_TENANT_MISMATCH,
+          "change of " + table.name() + " row " + e.getRowKey() + " claims tenant " + e.getTenantId()
+              + " but the row belongs to another tenant (from " + origin(e) + ")",
+          e.getTenantId(), spec.version(), jobVersion);
+      ctx.output(Tags.QUARANTINE, q);
+      out.collect(Quarantines.marker(e.getTenantId(), table.name(), e.getEventTime(), q));
+      return false;
+    }
     if (isReplay(s, e)) {
       duplicates.inc();
       String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
@@ -131,16 +143,6 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     if (e.getTenantId() == null && s.getTenantId() == null) {
       park(s, e, ctx);
       return true;
-    }
-    if (e.getTenantId() != null && s.getTenantId() != null && !e.getTenantId().equals(s.getTenantId())) {
-      rowTenantMismatch.inc();
-      QuarantineRecord q = Quarantines.fromChange(e, QuarantineReason.ROW_TENANT_MISMATCH,
-          "change of " + table.name() + " row " + e.getRowKey() + " claims tenant " + e.getTenantId()
-              + " but the row belongs to " + s.getTenantId() + " (from " + origin(e) + ")",
-          e.getTenantId(), spec.version(), jobVersion);
-      ctx.output(Tags.QUARANTINE, q);
-      out.collect(Quarantines.marker(e.getTenantId(), table.name(), e.getEventTime(), q));
-      return false;
     }
     applyMutable(table, s, e, out);
     releasePending(table, s, ctx, out);
@@ -185,17 +187,18 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
   private void applyMutable(TableSpec table, ScopeState s, ChangeEvent e, Collector<ChangeEvent> out) {
     String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
     String op = e.getOp();
-    if ((op.equals("u") || op.equals("d")) && !WindowAggregation.isComplete(table, e.getBefore())) {
+    boolean rowLive = s.getImage() != null && !s.getDeleted();
+    if ((op.equals("u") || op.equals("d"))
+        && !WindowAggregation.isComplete(table, spec.tenantColumn(), e.getBefore())) {
       // Default replica identity: the envelope's before image is missing or holds only the key.
-      if (s.getImage() != null && !s.getDeleted()) {
-        Map<String, String> before = new LinkedHashMap<>(s.getImage());
-        if (e.getBefore() != null) {
-          before.putAll(e.getBefore());
-        }
-        e.setBefore(before);
+      if (rowLive) {
+        e.setBefore(merged(s.getImage(), e.getBefore()));
         beforeImageFromState.inc();
       }
       // Otherwise the partial image stays: the lake keeps the key, the aggregator cannot retract it.
+    } else if ((op.equals("r") || op.equals("c")) && rowLive) {
+      // A re-snapshot (or an insert after a missed delete) of a row the job holds replaces that row.
+      e.setBefore(new HashMap<>(s.getImage()));
     }
     advance(s, e);
     s.setTenantId(tenant);
@@ -207,6 +210,19 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
       s.setDeleted(false);
     }
     out.collect(stripped(e, tenant));
+  }
+
+  /** The stored image overlaid with the non-null values of a partial envelope image. */
+  private static Map<String, String> merged(Map<String, String> stored, Map<String, String> partial) {
+    Map<String, String> before = new LinkedHashMap<>(stored);
+    if (partial != null) {
+      partial.forEach((k, v) -> {
+        if (v != null) {
+          before.put(k, v);
+        }
+      });
+    }
+    return before;
   }
 
   private void park(ScopeState s, ChangeEvent e, Context ctx) {

@@ -60,6 +60,7 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
   private transient Counter late;
   private transient Counter unretracted;
   private transient Counter windowsClosed;
+  private transient long openedAt;
 
   public TenantWindowAggregator(ExportSpec spec, String jobVersion, long idleTimeoutMs) {
     this.spec = spec;
@@ -78,6 +79,7 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
     late = getRuntimeContext().getMetricGroup().counter("late");
     unretracted = getRuntimeContext().getMetricGroup().counter("unretracted");
     windowsClosed = getRuntimeContext().getMetricGroup().counter("windowsClosed");
+    openedAt = Long.MIN_VALUE; // set by the first element or timer of this attempt
   }
 
   @Override
@@ -85,10 +87,15 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
     String tenant = ctx.getCurrentKey();
     TenantClock clock = clockState.value();
     long now = ctx.timerService().currentProcessingTime();
+    markStart(now);
     if (clock == null) {
       clock = TenantClock.newBuilder().setMaxEventTime(Long.MIN_VALUE).setClosedUntil(Long.MIN_VALUE).build();
-      // Fires only at the end of a bounded input or on a drain: flush whatever is still open.
+    }
+    if (!clock.getEndTimer()) {
+      // Fires only at the end of a bounded input or on a drain: flush whatever is still open. A drain
+      // consumes it, so a job resumed from that savepoint registers it again.
       ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
+      clock.setEndTimer(true);
     }
     clock.setLastActivity(now);
     if (clock.getIdleTimer() == 0) {
@@ -148,10 +155,14 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
     }
     String tenant = ctx.getCurrentKey();
     long now = ctx.timerService().currentProcessingTime();
+    markStart(now);
     if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
       flushAll(tenant, clock, now, ctx);
+      clock.setEndTimer(false);
     } else if (timestamp == clock.getIdleTimer()) {
-      long idleSince = clock.getLastActivity();
+      // After a restore, restored timers fire at once while the backlog is still being replayed: the
+      // tenant is only idle if it stays quiet for a whole timeout after this attempt started.
+      long idleSince = Math.max(clock.getLastActivity(), openedAt);
       if (idleSince + idleTimeoutMs <= timestamp) {
         flushAll(tenant, clock, now, ctx);
         clock.setIdleTimer(0L);
@@ -161,6 +172,13 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
       }
     }
     clockState.update(clock);
+  }
+
+  /** Remembers when this attempt (a start or a restore) first ran, in the timer service's clock. */
+  private void markStart(long now) {
+    if (openedAt == Long.MIN_VALUE) {
+      openedAt = now;
+    }
   }
 
   /** Closes every open window: the tenant went quiet, or the input ended. */

@@ -103,6 +103,23 @@ class TenantWindowAggregatorTest {
   }
 
   @Test
+  void restoredIdleTimerWaitsAFullTimeoutBeforeFlushing() throws Exception {
+    harness.setProcessingTime(0);
+    harness.processElement(viewInsert("acme", 1, T0, 1), 0);
+    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    harness.close();
+
+    harness = newHarness();
+    harness.initializeState(snapshot);
+    harness.open();
+    // The restore happens long after the timer was due: it fires at once, while the backlog replays.
+    harness.setProcessingTime(3 * IDLE);
+    assertThat(rollups()).isEmpty();
+    harness.setProcessingTime(4 * IDLE);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+  }
+
+  @Test
   void countAndSumStayExactUnderUpdatesAndDeletes() throws Exception {
     var created = order("acme", 7, T0, "created", "10.00");
     var paid = order("acme", 7, T0 + 1, "paid", "12.50");
@@ -119,6 +136,32 @@ class TenantWindowAggregatorTest {
         .containsEntry("order_amount{\"status\":\"paid\"}", "12.50")
         // max is over values written in the window; a retraction does not lower it.
         .containsEntry("order_max{\"status\":\"created\"}", "10.00");
+  }
+
+  @Test
+  void snapshotReadCarryingTheHeldImageReplacesTheRow() throws Exception {
+    var created = order("acme", 7, T0, "created", "10.00");
+    harness.processElement(orderChange("acme", "c", 7, T0, 1, null, created), 0);
+    harness.processElement(orderChange("acme", "r", 7, T0 + 1, 2, created, created), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+    assertThat(values("acme", T0)).containsEntry("order_count{\"status\":\"created\"}", "1")
+        .containsEntry("order_amount{\"status\":\"created\"}", "10.00");
+  }
+
+  @Test
+  void aJobResumedFromADrainedSavepointDrainsAgain() throws Exception {
+    harness.processElement(viewInsert("acme", 1, T0, 1), 0);
+    harness.processWatermark(Long.MAX_VALUE); // the drain: flushes, consumes the end-of-input timer
+    assertThat(audits(AuditType.WINDOW_RECEIPT)).hasSize(1);
+    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    harness.close();
+
+    harness = newHarness();
+    harness.initializeState(snapshot);
+    harness.open();
+    harness.processElement(viewInsert("acme", 2, T0 + 10 * MINUTE, 2), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+    assertThat(values("acme", T0 + 10 * MINUTE)).containsEntry("view_count{\"page\":\"/home\"}", "1");
   }
 
   @Test
@@ -162,18 +205,15 @@ class TenantWindowAggregatorTest {
   }
 
   @Test
-  void receiptIdsAreDeterministic() throws Exception {
+  void receiptIdsNameTenantVersionAndWindowOnly() throws Exception {
+    harness.setProcessingTime(1);
     harness.processElement(viewInsert("acme", 1, T0, 1), 0);
-    harness.processWatermark(Long.MAX_VALUE);
-    String id = audits(AuditType.WINDOW_RECEIPT).get(0).getEventId();
-    harness.close();
-
-    harness = newHarness();
-    harness.open();
-    harness.setProcessingTime(12345); // another wall clock: same id
-    harness.processElement(viewInsert("acme", 1, T0, 1), 0);
-    harness.processWatermark(Long.MAX_VALUE);
-    assertThat(audits(AuditType.WINDOW_RECEIPT).get(0).getEventId()).isEqualTo(id);
+    harness.processElement(viewInsert("other", 2, T0, 2), 0);
+    harness.setProcessingTime(IDLE + 1); // flushed by the idle timer, not the end of input
+    List<String> ids = audits(AuditType.WINDOW_RECEIPT).stream().map(AuditEvent::getEventId).toList();
+    assertThat(ids).containsExactlyInAnyOrder(
+        io.tenantexport.common.Ids.of("audit", "receipt", "acme", "7", Long.toString(T0)),
+        io.tenantexport.common.Ids.of("audit", "receipt", "other", "7", Long.toString(T0)));
   }
 
   @Test

@@ -2,15 +2,18 @@ package io.tenantexport.local.inspect;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.avro.AvroParquetReader;
@@ -30,19 +33,39 @@ public final class LakeFiles {
 
   private LakeFiles() {}
 
-  /** Committed Parquet part files under {@code root}, sorted. */
+  /**
+   * Committed Parquet part files under {@code root}, sorted. Safe while the job runs: Flink renames
+   * in-progress files as it commits them, so an entry that vanishes during the walk is skipped.
+   */
   public static List<Path> committedFiles(Path root) {
     if (!Files.isDirectory(root)) {
       return List.of();
     }
-    try (Stream<Path> s = Files.walk(root)) {
-      return s.filter(Files::isRegularFile)
-          .filter(p -> !p.getFileName().toString().startsWith("."))
-          .filter(p -> p.getFileName().toString().endsWith(".parquet"))
-          .sorted().toList();
+    List<Path> files = new ArrayList<>();
+    try {
+      Files.walkFileTree(root, new SimpleFileVisitor<>() {
+        @Override
+        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+          String name = file.getFileName().toString();
+          if (attrs.isRegularFile() && !name.startsWith(".") && name.endsWith(".parquet")) {
+            files.add(file);
+          }
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+          if (e instanceof NoSuchFileException) {
+            return FileVisitResult.CONTINUE;
+          }
+          throw e;
+        }
+      });
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list lake " + root, e);
     }
+    files.sort(null);
+    return files;
   }
 
   /** Every row of every committed file, with the tenant and date its path names. */
