@@ -16,9 +16,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.TimeDomain;
@@ -29,8 +32,9 @@ import org.apache.flink.util.Collector;
  * Dedupes replays and attributes row images, keyed by the change's dedupe scope ({@code scope_key}):
  * one source row for a mutable table, one tenant's table for an append-only table.
  *
- * <p>State per scope ({@link ScopeState}): the high-water mark (the highest source position applied)
- * and the digests of the changes applied at exactly that position. A change below the mark, or at the
+ * <p>State per scope ({@link ScopeState}, plus a map of tie digests for append-only scopes): the
+ * high-water mark (the highest source position applied) and the digests of the changes applied at
+ * exactly that position. A change below the mark, or at the
  * mark with a known digest, is a replay: it leaves as a {@code DUPLICATE} marker and changes nothing.
  * Positions alone are not unique (snapshot rows share one, changes of one transaction can share an LSN,
  * a MySQL multi-row statement differs only by row), hence the digests; they are dropped as soon as the
@@ -59,6 +63,7 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
   private final long orphanTimeoutMs;
 
   private transient Map<String, ValueState<ScopeState>> stateByTable;
+  private transient Map<String, MapState<Long, Boolean>> appendOnlyTies;
   private transient Counter duplicates;
   private transient Counter unattributable;
   private transient Counter rowTenantMismatch;
@@ -75,9 +80,15 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     return "scope-" + table;
   }
 
+  /** State name of an append-only table's tie digests (see {@link #advance}). */
+  static String tiesStateName(String table) {
+    return "ties-" + table;
+  }
+
   @Override
   public void open(OpenContext ctx) {
     stateByTable = new HashMap<>();
+    appendOnlyTies = new HashMap<>();
     for (TableSpec t : spec.tables().values()) {
       ValueStateDescriptor<ScopeState> d =
           new ValueStateDescriptor<>(stateName(t.name()), new AvroTypeInfo<>(ScopeState.class));
@@ -87,6 +98,10 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
             .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired).build());
       }
       stateByTable.put(t.name(), getRuntimeContext().getState(d));
+      if (!t.isMutable()) {
+        appendOnlyTies.put(t.name(), getRuntimeContext().getMapState(
+            new MapStateDescriptor<>(tiesStateName(t.name()), Types.LONG, Types.BOOLEAN)));
+      }
     }
     duplicates = getRuntimeContext().getMetricGroup().counter("duplicates");
     unattributable = getRuntimeContext().getMetricGroup().counter("unattributable");
@@ -114,7 +129,8 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
   }
 
   /** Applies one change to the scope; returns whether the state changed. */
-  private boolean handle(TableSpec table, ScopeState s, ChangeEvent e, Context ctx, Collector<ChangeEvent> out) {
+  private boolean handle(TableSpec table, ScopeState s, ChangeEvent e, Context ctx, Collector<ChangeEvent> out)
+      throws Exception {
     // Isolation first: a change claiming another tenant's row is refused whatever its position says.
     if (table.isMutable() && e.getTenantId() != null && s.getTenantId() != null
         && !e.getTenantId().equals(s.getTenantId())) {
@@ -127,7 +143,7 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
       out.collect(Quarantines.marker(e.getTenantId(), table.name(), e.getEventTime(), q));
       return false;
     }
-    if (isReplay(s, e)) {
+    if (isReplay(table, s, e)) {
       duplicates.inc();
       String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
       if (tenant != null) {
@@ -136,7 +152,7 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
       return false;
     }
     if (!table.isMutable()) {
-      advance(s, e);
+      advance(table, s, e);
       out.collect(stripped(e, e.getTenantId()));
       return true;
     }
@@ -149,7 +165,7 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     return true;
   }
 
-  private boolean isReplay(ScopeState s, ChangeEvent e) {
+  private boolean isReplay(TableSpec table, ScopeState s, ChangeEvent e) throws Exception {
     if (s.getPosition().isEmpty()) {
       return isPending(s, e);
     }
@@ -157,8 +173,11 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     if (c < 0) {
       return true;
     }
-    if (c == 0 && s.getTieDigests().contains(CdcDecoder.digest64(e.getEventId()))) {
-      return true;
+    if (c == 0) {
+      long digest = CdcDecoder.digest64(e.getEventId());
+      if (table.isMutable() ? s.getTieDigests().contains(digest) : appendOnlyTies.get(table.name()).contains(digest)) {
+        return true;
+      }
     }
     return isPending(s, e);
   }
@@ -172,19 +191,33 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     return false;
   }
 
-  private static void advance(ScopeState s, ChangeEvent e) {
+  /**
+   * Moves the mark to the change. Ties of a row (mutable table) are a handful at most and live inline;
+   * an append-only scope is a whole tenant table whose snapshot rows all share one position, so its
+   * ties live in a map state: constant-time lookups, however large the snapshot.
+   */
+  private void advance(TableSpec table, ScopeState s, ChangeEvent e) throws Exception {
     long digest = CdcDecoder.digest64(e.getEventId());
-    if (s.getPosition().isEmpty() || Positions.compare(e.getPosition(), s.getPosition()) > 0) {
+    boolean ahead = s.getPosition().isEmpty() || Positions.compare(e.getPosition(), s.getPosition()) > 0;
+    if (ahead) {
       s.setPosition(new ArrayList<>(e.getPosition()));
-      List<Long> tie = new ArrayList<>(1);
-      tie.add(digest);
-      s.setTieDigests(tie);
-    } else {
+    }
+    if (table.isMutable()) {
+      if (ahead) {
+        s.setTieDigests(new ArrayList<>(1));
+      }
       s.getTieDigests().add(digest);
+    } else {
+      MapState<Long, Boolean> ties = appendOnlyTies.get(table.name());
+      if (ahead) {
+        ties.clear();
+      }
+      ties.put(digest, Boolean.TRUE);
     }
   }
 
-  private void applyMutable(TableSpec table, ScopeState s, ChangeEvent e, Collector<ChangeEvent> out) {
+  private void applyMutable(TableSpec table, ScopeState s, ChangeEvent e, Collector<ChangeEvent> out)
+      throws Exception {
     String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
     String op = e.getOp();
     boolean rowLive = s.getImage() != null && !s.getDeleted();
@@ -200,7 +233,7 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
       // A re-snapshot (or an insert after a missed delete) of a row the job holds replaces that row.
       e.setBefore(new HashMap<>(s.getImage()));
     }
-    advance(s, e);
+    advance(table, s, e);
     s.setTenantId(tenant);
     if (op.equals("d")) {
       s.setImage(null);
@@ -238,7 +271,8 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
   }
 
-  private void releasePending(TableSpec table, ScopeState s, Context ctx, Collector<ChangeEvent> out) {
+  private void releasePending(TableSpec table, ScopeState s, Context ctx, Collector<ChangeEvent> out)
+      throws Exception {
     if (s.getPending().isEmpty()) {
       return;
     }
@@ -247,7 +281,7 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     s.getPendingParkedAt().clear();
     pending.sort(Comparator.comparing(ChangeEvent::getPosition, Positions::compare));
     for (ChangeEvent p : pending) {
-      if (isReplay(s, p)) {
+      if (isReplay(table, s, p)) {
         duplicates.inc();
         out.collect(duplicateMarker(p, s.getTenantId()));
       } else {

@@ -85,6 +85,22 @@ class ScopeDeduplicatorTest {
   }
 
   @Test
+  void aLargeSnapshotSharingOnePositionIsAppliedOnceAndEachReplayCaught() throws Exception {
+    int rows = 20_000;
+    for (int i = 0; i < rows; i++) {
+      harness.processElement(viewInsert("acme", i, T0, 700), 0);
+    }
+    for (int i = 0; i < rows; i += 97) {
+      harness.processElement(replayOf(viewInsert("acme", i, T0, 700)), 0);
+    }
+    harness.processElement(viewInsert("acme", rows, T0 + 1, 701), 0);
+    harness.processElement(replayOf(viewInsert("acme", 3, T0, 700)), 0);
+
+    assertThat(dispositions()).filteredOn(d -> d == Disposition.APPLY).hasSize(rows + 1);
+    assertThat(dispositions()).filteredOn(d -> d == Disposition.DUPLICATE).hasSize((rows + 96) / 97 + 1);
+  }
+
+  @Test
   void mysqlMultiRowStatementDiffersOnlyByRowAndIsNotMistakenForReplay() throws Exception {
     ChangeEvent r0 = change("acme", "views", "c", T0, List.of(3L, 4711L, 0L), null, null,
         TestChanges.view("acme", 10, T0, "/a", 1));
