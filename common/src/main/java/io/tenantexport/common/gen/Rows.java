@@ -68,6 +68,10 @@ final class Rows {
   static final class Order implements Envelope.JsonWritable {
     static final int AMOUNT_SCALE = 2;
 
+    /** The non-key columns of the orders struct, in its order, all null, closing the object. */
+    private static final String KEY_ONLY_NULLS =
+        ",\"tenant_id\":null,\"status\":null,\"amount\":null,\"customer_name\":null,\"updated_at\":null}";
+
     final String tenantId;
     final long id;
     final String status;
@@ -117,10 +121,18 @@ final class Rows {
           .ascii('}');
     }
 
-    /** What a PostgreSQL delete under the default replica identity carries as {@code before}. */
-    Envelope.JsonWritable keyOnly() {
+    /**
+     * What a PostgreSQL delete under the default replica identity carries as {@code before}: the key only,
+     * and, when {@code wrapped} (Kafka Connect's JsonConverter with schemas, which writes every field of the
+     * struct), every other column of the struct as an explicit null, in struct order.
+     */
+    Envelope.JsonWritable keyOnly(boolean wrapped) {
+      if (wrapped) {
+        return out -> out.ascii("{\"id\":").number(id).ascii(KEY_ONLY_NULLS);
+      }
       return out -> out.ascii("{\"id\":").number(id).ascii('}');
     }
+
 
     Map<String, String> canonical() {
       // Cached: a live row's image is the after image of one change and the before image of the next.

@@ -12,7 +12,8 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>Column order in the schemas is the database's column order, which is also the order of the fields
  * in every row image the generator writes. Non-key {@code orders} columns are declared optional because a
- * PostgreSQL delete under the default replica identity carries the key column only.
+ * PostgreSQL delete under the default replica identity carries the key column only (JsonConverter then
+ * writes the other fields of the struct as nulls).
  */
 enum Table {
   PAGE_VIEWS(

@@ -31,11 +31,13 @@ import java.util.SplittableRandom;
  * <p>Traffic: an initial PostgreSQL snapshot of {@code orders} (op r), then page views (PostgreSQL,
  * append-only), orders (PostgreSQL, inserts, updates, deletes) and invoices (MySQL, inserts, updates,
  * deletes) from Zipf-skewed tenants, with exactly what a real pipeline adds: updates without a before
- * image and deletes carrying only the key (PostgreSQL default replica identity), several changes sharing
- * one LSN, multi-row binlog events, tombstones, duplicated and replayed records, deliberately late page
- * views, and malformed records of every kind in {@link #MALFORMED_REASONS}. Envelopes carry undeclared
- * columns ({@code user_email}, {@code ip}, {@code customer_name}, {@code billing_address}) that must never
- * leave the job; truths never contain them.
+ * image and deletes carrying only the key (PostgreSQL default replica identity; with a schema, as Kafka
+ * Connect's JsonConverter writes them, every other column of the struct is an explicit null), several
+ * changes sharing one LSN, concurrent PostgreSQL transactions interleaved in the WAL, multi-row binlog
+ * events, tombstones, duplicated and replayed records, deliberately late page views, and malformed records
+ * of every kind in {@link #MALFORMED_REASONS}. Envelopes carry undeclared columns ({@code user_email},
+ * {@code ip}, {@code customer_name}, {@code billing_address}) that must never leave the job; truths never
+ * contain them.
  *
  * <p>Invariants:
  *
@@ -46,8 +48,15 @@ import java.util.SplittableRandom;
  *       Config#meanGap()}; a record's Kafka timestamp is its {@code source.ts_ms} (the current event time
  *       for malformed records). To pace a live run, send each record once the wall clock reaches its
  *       timestamp (duplicates carry their original, older timestamp and are due at once).
- *   <li>PostgreSQL LSNs grow strictly from commit to commit; changes of one commit share its LSN. MySQL
- *       binlog positions grow from event to event; rows of one event share it and count up in {@code row}.
+ *   <li>PostgreSQL transactions are delivered in commit order, and their commit LSNs grow strictly in that
+ *       order. A change's {@code source.lsn} is its WAL position, shared by the changes of one transaction
+ *       and unique to it; it grows with commit order too, except for {@link Config#interleaveShare()} of
+ *       the commits: a concurrent transaction that wrote (and got its {@code txId}) before the previously
+ *       delivered transaction's changes but committed after it, so its LSN is lower than theirs. {@code
+ *       source.sequence} is {@code ["<commit LSN of the previously delivered transaction>","<lsn>"]}
+ *       ({@code [null,"<lsn>"]} for snapshot rows, which all share the snapshot's LSN), so that pair never
+ *       decreases in delivery order and grows strictly from transaction to transaction. MySQL binlog
+ *       positions grow from event to event; rows of one event share it and count up in {@code row}.
  *   <li>Only the most recent rows of each tenant stay mutable ({@link Config#maxLiveRowsPerTenant()},
  *       dropped after {@link Config#rowIdleLimit()} without a change), and only the last {@value
  *       #RECENT} valid records can be replayed, so memory is bounded however long the stream runs.
@@ -93,6 +102,8 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
   private static final String[] BOGUS_OPS = {"x", "insert", "upsert"};
   private static final String GTID_SOURCE = "c9a3f5e2-8b1d-11ee-9f3a-0242ac120003";
   private static final long NONE = Long.MIN_VALUE;
+  /** WAL bytes a commit record takes. */
+  private static final int COMMIT_RECORD_BYTES = 32;
 
   /**
    * Every knob of the traffic. Shares and rates are probabilities in [0, 1].
@@ -115,9 +126,14 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
    * @param jsonKeyShare share of tenant keys sent as {@code {"tenant_id":…}} (half of them schema-wrapped)
    * @param batchShare share of PostgreSQL commits with two changes sharing an LSN, and of MySQL inserts
    *     written as one multi-row event
+   * @param interleaveShare share of PostgreSQL commits of a transaction that ran concurrently with the
+   *     previously delivered one: it wrote first (lower LSN, lower {@code txId}) and committed second. The
+   *     commit right after the snapshot or after an interleaved one is never interleaved, so the realized
+   *     share is a little lower (about 9 % for 0.1)
    * @param noBeforeImageShare share of orders updates without a before image (default replica identity)
-   * @param keyOnlyDeleteShare share of orders deletes whose before image holds only {@code id} and whose key
-   *     names no tenant (default replica identity)
+   * @param keyOnlyDeleteShare share of orders deletes whose before image holds only {@code id} (and, when
+   *     schema-wrapped, explicit nulls for every other column) and whose key names no tenant (default
+   *     replica identity)
    * @param tombstoneRate share of deletes followed by a tombstone
    * @param snapshotOrders rows in the initial orders snapshot
    * @param snapshotSpan the snapshot rows' {@code updated_at} spread over this span before {@code start};
@@ -146,6 +162,7 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
       double schemaShare,
       double jsonKeyShare,
       double batchShare,
+      double interleaveShare,
       double noBeforeImageShare,
       double keyOnlyDeleteShare,
       double tombstoneRate,
@@ -162,7 +179,8 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
       require(positive(meanGap) && meanGap.toNanos() >= 1000, "meanGap must be at least 1 microsecond", meanGap);
       require(zipfExponent >= 0 && zipfExponent <= 5, "zipfExponent must be in [0, 5]", zipfExponent);
       for (double share : new double[] {pageViewShare, orderShare, duplicateRate, replayRate, malformedRate,
-          lateRate, schemaShare, jsonKeyShare, batchShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate}) {
+          lateRate, schemaShare, jsonKeyShare, batchShare, interleaveShare, noBeforeImageShare, keyOnlyDeleteShare,
+          tombstoneRate}) {
         require(share >= 0 && share <= 1, "shares and rates must be in [0, 1]", share);
       }
       require(pageViewShare + orderShare <= 1, "pageViewShare + orderShare must be at most 1",
@@ -180,33 +198,34 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
 
     /**
      * Defaults: seed 42, 24 tenants, a step every 20 ms on average (about 50 records/s), 3 % duplicates,
-     * 1.5 % malformed, 0.3 % late page views 2 h behind, half the values schema-wrapped.
+     * 1.5 % malformed, 0.3 % late page views 2 h behind, half the values schema-wrapped, an interleave
+     * share of 0.1 for PostgreSQL commits.
      */
     public static Config defaults(Instant start) {
       return new Config(42L, 24, start, Duration.ofMillis(20), 1.2, 2, 0.6, 0.25, 0.03, 0.0005, 50, 0.015,
-          0.003, Duration.ofHours(2), 0.5, 0.15, 0.08, 0.5, 0.5, 0.5, 120, Duration.ofSeconds(90), 256,
+          0.003, Duration.ofHours(2), 0.5, 0.15, 0.08, 0.1, 0.5, 0.5, 0.5, 120, Duration.ofSeconds(90), 256,
           Duration.ofDays(1), Duration.ofSeconds(60));
     }
 
     public Config withSeed(long newSeed) {
       return new Config(newSeed, tenants, start, meanGap, zipfExponent, quietTenants, pageViewShare, orderShare,
           duplicateRate, replayRate, maxReplay, malformedRate, lateRate, lateBy, schemaShare, jsonKeyShare,
-          batchShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate, snapshotOrders, snapshotSpan,
-          maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
+          batchShare, interleaveShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate, snapshotOrders,
+          snapshotSpan, maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
     }
 
     public Config withTenants(int newTenants, int newQuietTenants) {
       return new Config(seed, newTenants, start, meanGap, zipfExponent, newQuietTenants, pageViewShare,
           orderShare, duplicateRate, replayRate, maxReplay, malformedRate, lateRate, lateBy, schemaShare,
-          jsonKeyShare, batchShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate, snapshotOrders,
-          snapshotSpan, maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
+          jsonKeyShare, batchShare, interleaveShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate,
+          snapshotOrders, snapshotSpan, maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
     }
 
     public Config withMeanGap(Duration newMeanGap) {
       return new Config(seed, tenants, start, newMeanGap, zipfExponent, quietTenants, pageViewShare, orderShare,
           duplicateRate, replayRate, maxReplay, malformedRate, lateRate, lateBy, schemaShare, jsonKeyShare,
-          batchShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate, snapshotOrders, snapshotSpan,
-          maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
+          batchShare, interleaveShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate, snapshotOrders,
+          snapshotSpan, maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
     }
 
     /** The same traffic with other fault rates; {@code withFaults(0, 0, 0, 0)} gives only valid changes. */
@@ -214,15 +233,23 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
         double newLateRate) {
       return new Config(seed, tenants, start, meanGap, zipfExponent, quietTenants, pageViewShare, orderShare,
           newDuplicateRate, newReplayRate, maxReplay, newMalformedRate, newLateRate, lateBy, schemaShare,
-          jsonKeyShare, batchShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate, snapshotOrders,
+          jsonKeyShare, batchShare, interleaveShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate,
+          snapshotOrders, snapshotSpan, maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
+    }
+
+    /** The same traffic with another share of interleaved PostgreSQL commits; 0 keeps LSNs in commit order. */
+    public Config withInterleaveShare(double newInterleaveShare) {
+      return new Config(seed, tenants, start, meanGap, zipfExponent, quietTenants, pageViewShare, orderShare,
+          duplicateRate, replayRate, maxReplay, malformedRate, lateRate, lateBy, schemaShare, jsonKeyShare,
+          batchShare, newInterleaveShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate, snapshotOrders,
           snapshotSpan, maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
     }
 
     public Config withSnapshotOrders(int newSnapshotOrders) {
       return new Config(seed, tenants, start, meanGap, zipfExponent, quietTenants, pageViewShare, orderShare,
           duplicateRate, replayRate, maxReplay, malformedRate, lateRate, lateBy, schemaShare, jsonKeyShare,
-          batchShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate, newSnapshotOrders, snapshotSpan,
-          maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
+          batchShare, interleaveShare, noBeforeImageShare, keyOnlyDeleteShare, tombstoneRate, newSnapshotOrders,
+          snapshotSpan, maxLiveRowsPerTenant, rowIdleLimit, invoiceEditWindow);
     }
 
     private static boolean positive(Duration d) {
@@ -258,13 +285,27 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
   private long nextPageViewId = 880_000_001L;
   private long nextOrderId = 100_001L;
   private long nextInvoiceId = 24_001L;
-  private long lsn = 0x1A2B_3C40L;
+  /** Commit LSN of the previously delivered PostgreSQL transaction: the first element of the next sequence. */
+  private long lastCommitLsn = 0x1A2B_3C40L;
+  /** Next unwritten WAL position; everything below it is taken or reserved. */
+  private long walHead = lastCommitLsn + COMMIT_RECORD_BYTES;
+  /**
+   * Unused WAL [walHoleStart, walHoleEnd) just before the previous transaction's changes, where a
+   * concurrent transaction's changes may lie; empty once taken, after the snapshot, and after an
+   * interleaved transaction.
+   */
+  private long walHoleStart;
+  private long walHoleEnd;
+  /** Highest transaction id assigned; the id just below the previous transaction's is left unused. */
   private long pgTxId = 7_412_000L;
   private long binlogPos = 4_096L;
   private long gtidSeq = 1_000L;
 
-  /** One PostgreSQL commit: its changes share the LSN and the commit time. */
-  private record PgCommit(long txId, long lsn, long previousLsn, long tsMs) {}
+  /**
+   * One PostgreSQL transaction: its changes share the LSN and the commit time; {@code previousCommitLsn} is
+   * the commit LSN of the transaction delivered before it (its {@code sequence}'s first element).
+   */
+  private record PgCommit(long txId, long lsn, long previousCommitLsn, long tsMs) {}
 
   /** One MySQL binlog event (a statement's row event); its rows share position, GTID and time. */
   private record BinlogEvent(long pos, String gtid, long thread, long tsMs) {}
@@ -428,7 +469,7 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
    */
   private void snapshotRow() {
     if (snapshotCommit == null) {
-      snapshotCommit = pgCommit();
+      snapshotCommit = snapshotPosition();
     }
     int i = snapshotEmitted++;
     int tenant = pickTenant();
@@ -439,7 +480,7 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
     Order row = newOrder(tenantIds.get(tenant), status, Math.min(updatedAt, nowMicros - 1));
     String snapshot = i == cfg.snapshotOrders() - 1 ? "last" : "true";
     PgSource source = new PgSource(Table.ORDERS.name, snapshotCommit.tsMs(), snapshot, snapshotCommit.txId(),
-        snapshotCommit.lsn(), snapshotCommit.previousLsn());
+        snapshotCommit.lsn(), snapshotCommit.previousCommitLsn());
     byte[] value = value(Table.ORDERS, null, row, "r", source, snapshotCommit.tsMs() + 1 + i / 50, null);
     valid(Table.ORDERS, tenantKey(Table.ORDERS, row.tenantId), value, snapshotCommit.tsMs(), row.tenantId, "r",
         row.eventTimeMillis(), null, row.canonical(), pgIdentity(Table.ORDERS, snapshotCommit, row.id), false);
@@ -565,11 +606,13 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
 
   private void deleteOrder(int tenant, int i, PgCommit commit, TxBlock tx) {
     Order old = liveOrders[tenant].remove(i);
+    boolean wrapped = rng.nextDouble() < cfg.schemaShare();
     byte[] key;
     JsonWritable before;
     if (rng.nextDouble() < cfg.keyOnlyDeleteShare()) {
-      // Default replica identity: the before image holds the key only, and the key names no tenant.
-      before = old.keyOnly();
+      // Default replica identity: the before image holds the key only, and the key names no tenant. With a
+      // schema, JsonConverter writes every field of the before struct: the others as explicit nulls.
+      before = old.keyOnly(wrapped);
       key = rng.nextBoolean()
           ? Envelope.tenantKey(out, Table.ORDERS, null, rng.nextBoolean())
           : Envelope.rowKey(out, Table.ORDERS, old.id, rng.nextBoolean());
@@ -577,7 +620,8 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
       before = old;
       key = tenantKey(Table.ORDERS, old.tenantId);
     }
-    byte[] value = pgValue(Table.ORDERS, before, null, "d", commit, tx);
+    byte[] value = Envelope.value(out, Table.ORDERS, wrapped, before, null, "d", pgSource(Table.ORDERS, commit),
+        processedAt(commit.tsMs()), tx).toByteArray();
     valid(Table.ORDERS, key, value, commit.tsMs(), old.tenantId, "d", commit.tsMs(), old.canonical(), null,
         pgIdentity(Table.ORDERS, commit, old.id), false);
     maybeTombstone(Table.ORDERS, old.tenantId, commit.tsMs());
@@ -910,15 +954,51 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
 
   // ---- building blocks ----------------------------------------------------------------------------------
 
+  /**
+   * The next PostgreSQL transaction in commit (delivery) order. Most write their changes after everything
+   * delivered before them. For {@code interleaveShare} of the commits, the transaction ran concurrently with
+   * the one delivered just before it: it wrote first, into the WAL just before that transaction's changes,
+   * and got its transaction id first, but committed second. Its commit LSN, like every commit LSN, lies
+   * after all earlier ones.
+   */
   private PgCommit pgCommit() {
-    long previous = lsn;
-    lsn += 56 + rng.nextInt(4_000);
-    pgTxId += 1 + rng.nextInt(3);
-    return new PgCommit(pgTxId, lsn, previous, nowMillis());
+    long previousCommitLsn = lastCommitLsn;
+    long changeLsn;
+    long txId;
+    if (walHoleEnd > walHoleStart && rng.nextDouble() < cfg.interleaveShare()) {
+      changeLsn = walHoleStart + rng.nextLong(walHoleEnd - walHoleStart);
+      // Left unused by the previous transaction's id assignment, and lower than it.
+      txId = pgTxId - 1;
+      walHoleStart = walHoleEnd;
+    } else {
+      changeLsn = walHead + 56 + rng.nextInt(4_000);
+      walHoleStart = walHead;
+      walHoleEnd = changeLsn;
+      pgTxId += 2 + rng.nextInt(3);
+      txId = pgTxId;
+      // The change records: at most two changes share the LSN, each takes a record of its own size.
+      walHead = changeLsn + 2 * 200;
+    }
+    lastCommitLsn = walHead + rng.nextInt(400);
+    walHead = lastCommitLsn + COMMIT_RECORD_BYTES;
+    return new PgCommit(txId, changeLsn, previousCommitLsn, nowMillis());
+  }
+
+  /**
+   * The initial snapshot's position: its rows share the LSN of its consistent point, and streaming resumes
+   * from there, so no streamed transaction interleaves with it.
+   */
+  private PgCommit snapshotPosition() {
+    long at = walHead + 56 + rng.nextInt(4_000);
+    pgTxId += 2 + rng.nextInt(3);
+    lastCommitLsn = at;
+    walHead = at + COMMIT_RECORD_BYTES;
+    walHoleStart = walHoleEnd;
+    return new PgCommit(pgTxId, at, NONE, nowMillis());
   }
 
   private PgSource pgSource(Table table, PgCommit commit) {
-    return new PgSource(table.name, commit.tsMs(), "false", commit.txId(), commit.lsn(), commit.previousLsn());
+    return new PgSource(table.name, commit.tsMs(), "false", commit.txId(), commit.lsn(), commit.previousCommitLsn());
   }
 
   private static TxBlock txBlock(PgCommit commit, int order) {

@@ -4,11 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tenantexport.common.cdc.CdcDecoder;
+import io.tenantexport.common.cdc.DecodeResult;
 import io.tenantexport.common.cdc.QuarantineReason;
+import io.tenantexport.common.cdc.RawRecord;
 import io.tenantexport.common.gen.DebeziumReader.Parsed;
 import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.common.spec.TableSpec;
 import io.tenantexport.common.tenant.TenantId;
+import io.tenantexport.schemas.ChangeEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -266,7 +270,7 @@ class TrafficGeneratorTest {
         assertThat(before).as(r.toString()).isEqualTo(v.before());
       }
       JsonNode image = v.op().equals("d") ? payload.path("before") : payload.path("after");
-      if (image.has("tenant_id")) {
+      if (image.hasNonNull("tenant_id")) {
         assertThat(image.path("tenant_id").asText()).isEqualTo(v.tenantId());
         Set<String> undeclared = new HashSet<>(fieldNames(image));
         undeclared.removeAll(spec.columns().keySet());
@@ -315,7 +319,7 @@ class TrafficGeneratorTest {
       }
       Truth.Valid v = (Truth.Valid) r.truth();
       JsonNode before = DebeziumReader.parse(r.value()).payload().path("before");
-      if (fieldNames(before).equals(List.of("id"))) {
+      if (!before.hasNonNull("tenant_id")) {
         keyOnly++;
         assertThat(before.path("id").asText()).isEqualTo(v.before().get("id"));
         assertThat(v.before().values()).doesNotContainNull();
@@ -334,6 +338,50 @@ class TrafficGeneratorTest {
     System.out.printf("orders deletes: %d key-only, %d with full before%n", keyOnly, full);
     assertThat(keyOnly).isGreaterThan(50);
     assertThat(full).isGreaterThan(50);
+  }
+
+  @Test
+  void schemaWrappedKeyOnlyDeletesCarryExplicitNullsForEveryOtherColumnAndSchemalessOnesOnlyTheId() {
+    int wrapped = 0;
+    int bare = 0;
+    for (GeneratedRecord r : records) {
+      if (!(r.truth() instanceof Truth.Valid) || !r.topic().equals(TrafficGenerator.ORDERS_TOPIC)
+          || !((Truth.Valid) r.truth()).op().equals("d")) {
+        continue;
+      }
+      Truth.Valid v = (Truth.Valid) r.truth();
+      Parsed parsed = DebeziumReader.parse(r.value());
+      JsonNode before = parsed.payload().path("before");
+      if (before.hasNonNull("tenant_id")) {
+        continue;
+      }
+      assertThat(before.path("id").asText()).isEqualTo(v.before().get("id"));
+      if (parsed.wrapped()) {
+        wrapped++;
+        // JsonConverter writes every field of the struct, in the struct's order.
+        List<String> structFields = new ArrayList<>();
+        for (JsonNode f : parsed.schema().path("fields")) {
+          if (f.path("field").asText().equals("before")) {
+            f.path("fields").forEach(col -> structFields.add(col.path("field").asText()));
+          }
+        }
+        assertThat(structFields).startsWith("id").contains("tenant_id", "status", "amount", "customer_name",
+            "updated_at");
+        assertThat(fieldNames(before)).as(r.toString()).isEqualTo(structFields);
+        for (String column : structFields.subList(1, structFields.size())) {
+          assertThat(before.get(column).isNull()).as("%s in %s", column, r).isTrue();
+        }
+      } else {
+        bare++;
+        assertThat(fieldNames(before)).as(r.toString()).containsExactly("id");
+      }
+      // The truth is untouched by the envelope's shape: the complete true before image and the true tenant.
+      assertThat(v.before().values()).doesNotContainNull();
+      assertThat(v.before().get("tenant_id")).isEqualTo(v.tenantId());
+    }
+    System.out.printf("key-only orders deletes: %d schema-wrapped, %d schemaless%n", wrapped, bare);
+    assertThat(wrapped).isGreaterThan(25);
+    assertThat(bare).isGreaterThan(25);
   }
 
   @Test
@@ -429,7 +477,7 @@ class TrafficGeneratorTest {
 
   @Test
   void sourcePositionsGrowAndOnlyChangesOfOneCommitOrStatementShareThem() {
-    long lastLsn = 0;
+    long[] lastPg = {-1, -1};
     long lastTx = 0;
     long lastPos = 0;
     int lastRow = -1;
@@ -445,11 +493,12 @@ class TrafficGeneratorTest {
       JsonNode source = payload.path("source");
       if (source.path("connector").asText().equals("postgresql")) {
         long lsn = source.path("lsn").asLong();
-        assertThat(lsn).isGreaterThanOrEqualTo(lastLsn);
-        if (lsn == lastLsn) {
+        long[] pg = pgSequence(source);
+        assertThat(Arrays.compare(pg, lastPg)).as(r.toString()).isNotNegative();
+        if (Arrays.equals(pg, lastPg)) {
           assertThat(source.path("txId").asLong()).isEqualTo(lastTx);
         }
-        lastLsn = lsn;
+        lastPg = pg;
         lastTx = source.path("txId").asLong();
         if (source.path("snapshot").asText().equals("false")) {
           byLsn.computeIfAbsent(lsn, k -> new ArrayList<>()).add(payload);
@@ -559,6 +608,179 @@ class TrafficGeneratorTest {
     System.out.printf("1,000,000 records (%.0f MB of values) in %.2f s: %.0f records/s%n", bytes / 1e6, seconds,
         1_000_000 / seconds);
     assertThat(big.liveRowCount()).isLessThanOrEqualTo(config.tenants() * 2 * config.maxLiveRowsPerTenant());
+  }
+
+  @Test
+  void postgresTransactionsInterleaveInTheWalWhileSequencesFollowCommitOrder() {
+    Map<String, long[]> lastPerTopic = new HashMap<>();
+    Map<String, Long> maxLsnPerTopic = new HashMap<>();
+    Map<String, Integer> interleavedPerTopic = new TreeMap<>();
+    Map<Long, String> transactionOfTxId = new HashMap<>();
+    long previousCommit = Long.MIN_VALUE;
+    long maxLsnOfEarlierTransactions = Long.MIN_VALUE;
+    long maxLsnOfCurrentTransaction = Long.MIN_VALUE;
+    long previousTransactionLsn = Long.MIN_VALUE;
+    long previousTransactionTxId = 0;
+    long snapshotLsn = Long.MIN_VALUE;
+    int transactions = 0;
+    int belowPrevious = 0;
+    for (GeneratedRecord r : records) {
+      if (!(r.truth() instanceof Truth.Valid) || r.topic().equals(TrafficGenerator.INVOICES_TOPIC)) {
+        continue;
+      }
+      JsonNode source = DebeziumReader.parse(r.value()).payload().path("source");
+      long[] pg = pgSequence(source);
+      long lsn = pg[1];
+      long txId = source.path("txId").asLong();
+      // (last commit lsn, lsn) never decreases in delivery order, per topic as well as over all topics.
+      long[] last = lastPerTopic.put(r.topic(), pg);
+      if (last != null) {
+        assertThat(Arrays.compare(pg, last)).as(r.toString()).isNotNegative();
+      }
+      long maxLsn = maxLsnPerTopic.getOrDefault(r.topic(), Long.MIN_VALUE);
+      if (lsn < maxLsn) {
+        interleavedPerTopic.merge(r.topic(), 1, Integer::sum);
+      }
+      maxLsnPerTopic.put(r.topic(), Math.max(maxLsn, lsn));
+      // One transaction per txId and per (last commit lsn, lsn).
+      String transaction = pg[0] + "/" + lsn;
+      assertThat(transactionOfTxId.putIfAbsent(txId, transaction)).as(r.toString()).isIn(null, transaction);
+      if (!source.path("snapshot").asText().equals("false")) {
+        // Snapshot rows share the snapshot's LSN; streaming resumes from there.
+        assertThat(transactions).isZero();
+        assertThat(snapshotLsn).isIn(Long.MIN_VALUE, lsn);
+        snapshotLsn = lsn;
+        continue;
+      }
+      assertThat(lsn).as(r.toString()).isGreaterThan(snapshotLsn);
+      assertThat(pg[0]).as(r.toString()).isGreaterThanOrEqualTo(snapshotLsn);
+      if (pg[0] != previousCommit) {
+        // A new transaction: the commit before it lies after every change delivered earlier.
+        assertThat(pg[0]).as(r.toString()).isGreaterThan(previousCommit);
+        maxLsnOfEarlierTransactions = Math.max(maxLsnOfEarlierTransactions, maxLsnOfCurrentTransaction);
+        assertThat(pg[0]).as(r.toString()).isGreaterThan(maxLsnOfEarlierTransactions);
+        if (previousCommit != Long.MIN_VALUE && lsn < previousTransactionLsn) {
+          // Wrote before the transaction delivered just before it (which must have been the previous
+          // commit), so it got its transaction id first.
+          belowPrevious++;
+          assertThat(txId).as(r.toString()).isLessThan(previousTransactionTxId);
+        }
+        transactions++;
+        previousCommit = pg[0];
+        previousTransactionLsn = lsn;
+        previousTransactionTxId = txId;
+        maxLsnOfCurrentTransaction = lsn;
+      } else {
+        maxLsnOfCurrentTransaction = Math.max(maxLsnOfCurrentTransaction, lsn);
+      }
+    }
+    System.out.printf("%d of %d streamed PostgreSQL transactions interleaved; per topic: %s%n", belowPrevious,
+        transactions, interleavedPerTopic);
+    assertThat(interleavedPerTopic.getOrDefault(TrafficGenerator.PAGE_VIEWS_TOPIC, 0)).isGreaterThan(100);
+    assertThat(interleavedPerTopic.getOrDefault(TrafficGenerator.ORDERS_TOPIC, 0)).isGreaterThan(10);
+    assertThat(belowPrevious / (double) transactions).isBetween(0.06, 0.12);
+  }
+
+  @Test
+  void withoutInterleavingLsnsFollowCommitOrder() {
+    long lastLsn = Long.MIN_VALUE;
+    for (GeneratedRecord r : new TrafficGenerator(TrafficGenerator.Config.defaults(START).withInterleaveShare(0))
+        .take(10_000)) {
+      if (r.truth() instanceof Truth.Valid && !r.topic().equals(TrafficGenerator.INVOICES_TOPIC)) {
+        long lsn = DebeziumReader.parse(r.value()).payload().path("source").path("lsn").asLong();
+        assertThat(lsn).isGreaterThanOrEqualTo(lastLsn);
+        lastLsn = lsn;
+      }
+    }
+  }
+
+  @Test
+  void theJobsDecoderAgreesWithTheTruthAndOrdersEveryDedupeScope() {
+    CdcDecoder decoder = new CdcDecoder(ExportSpec.load(Path.of("../deploy/export-spec.yaml")));
+    Map<String, String> eventIdOfIdentity = new HashMap<>();
+    Map<String, List<Long>> lastPosition = new HashMap<>();
+    Map<String, Set<String>> eventIdsAtLastPosition = new HashMap<>();
+    Map<String, Integer> outcomes = new TreeMap<>();
+    int ties = 0;
+    for (int i = 0; i < records.size(); i++) {
+      GeneratedRecord r = records.get(i);
+      DecodeResult result = decoder.decode(new RawRecord(r.topic(), 0, i, r.timestamp(), r.key(), r.value()));
+      String where = r.toString();
+      Truth truth = r.truth();
+      if (truth instanceof Truth.Valid) {
+        Truth.Valid v = (Truth.Valid) truth;
+        assertThat(result).as(where).isInstanceOf(DecodeResult.Decoded.class);
+        ChangeEvent e = ((DecodeResult.Decoded) result).event();
+        boolean keyOnlyDelete = v.op().equals("d")
+            && !DebeziumReader.parse(r.value()).payload().path("before").hasNonNull("tenant_id");
+        assertThat(e.getTenantId()).as(where).isEqualTo(keyOnlyDelete ? null : v.tenantId());
+        assertThat(e.getSourceTable()).as(where).isEqualTo(v.table());
+        assertThat(e.getOp()).as(where).isEqualTo(v.op());
+        assertThat(e.getEventTime()).as(where).isEqualTo(v.eventTimeMillis());
+        assertThat(e.getSourceTs()).as(where).isEqualTo(v.sourceTsMillis());
+        assertThat(e.getAfter()).as(where).isEqualTo(v.after());
+        if (e.getBefore() != null && !keyOnlyDelete) {
+          assertThat(e.getBefore()).as(where).isEqualTo(v.before());
+        }
+        eventIdOfIdentity.put(v.identity(), e.getEventId());
+        String scope = v.table().equals("page_views")
+            ? r.topic() + "|" + v.tenantId()
+            : v.table() + "|" + e.getRowKey();
+        List<Long> position = e.getPosition();
+        List<Long> last = lastPosition.put(scope, position);
+        int order = last == null ? 1 : comparePositions(position, last);
+        assertThat(order).as("position %s after %s in scope %s: %s", position, last, scope, where)
+            .isNotNegative();
+        if (order > 0) {
+          eventIdsAtLastPosition.put(scope, new HashSet<>(Set.of(e.getEventId())));
+        } else {
+          ties++;
+          assertThat(eventIdsAtLastPosition.get(scope).add(e.getEventId()))
+              .as("event id %s repeated at position %s in scope %s: %s", e.getEventId(), position, scope, where)
+              .isTrue();
+        }
+        outcomes.merge("valid " + v.table() + "/" + v.op(), 1, Integer::sum);
+      } else if (truth instanceof Truth.Duplicate) {
+        assertThat(result).as(where).isInstanceOf(DecodeResult.Decoded.class);
+        assertThat(((DecodeResult.Decoded) result).event().getEventId()).as(where)
+            .isEqualTo(eventIdOfIdentity.get(((Truth.Duplicate) truth).identity()));
+        outcomes.merge("duplicate", 1, Integer::sum);
+      } else if (truth instanceof Truth.Malformed) {
+        Truth.Malformed m = (Truth.Malformed) truth;
+        assertThat(result).as(where).isInstanceOf(DecodeResult.Rejected.class);
+        DecodeResult.Rejected rejected = (DecodeResult.Rejected) result;
+        assertThat(rejected.code()).as("%s: %s", rejected.reason(), where).isEqualTo(m.expected());
+        assertThat(rejected.tenantId()).as("%s: %s", rejected.reason(), where).isEqualTo(m.tenantIdOrNull());
+        outcomes.merge("malformed " + m.expected(), 1, Integer::sum);
+      } else {
+        assertThat(truth).isInstanceOf(Truth.Tombstone.class);
+        assertThat(result).as(where).isInstanceOf(DecodeResult.Tombstone.class);
+        outcomes.merge("tombstone", 1, Integer::sum);
+      }
+    }
+    System.out.println("decoder agrees with the truth of " + records.size() + " records: " + outcomes + "; "
+        + ties + " positions shared within a scope");
+    assertThat(ties).isGreaterThan(0);
+  }
+
+  private static int comparePositions(List<Long> a, List<Long> b) {
+    for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
+      int c = Long.compare(a.get(i), b.get(i));
+      if (c != 0) {
+        return c;
+      }
+    }
+    return Integer.compare(a.size(), b.size());
+  }
+
+  /** A PostgreSQL source's {@code sequence} as {last commit lsn (0 for a snapshot row), lsn}. */
+  private static long[] pgSequence(JsonNode source) {
+    JsonNode sequence = DebeziumReader.tree(source.path("sequence").asText().getBytes(StandardCharsets.UTF_8));
+    assertThat(sequence.size()).isEqualTo(2);
+    assertThat(sequence.get(0).isNull()).isEqualTo(!source.path("snapshot").asText().equals("false"));
+    long lsn = Long.parseLong(sequence.get(1).asText());
+    assertThat(lsn).isEqualTo(source.path("lsn").asLong());
+    return new long[] {sequence.get(0).isNull() ? 0 : Long.parseLong(sequence.get(0).asText()), lsn};
   }
 
   private static List<String> fieldNames(JsonNode node) {
