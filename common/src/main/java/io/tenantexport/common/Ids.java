@@ -13,7 +13,10 @@ public final class Ids {
 
   private Ids() {}
 
-  /** Lower-case hex of the first 16 bytes of SHA-256 over the parts, each followed by a 0x1f separator. */
+  /**
+   * Lower-case hex of the first 16 bytes of SHA-256 over the parts, each followed by a 0x1f
+   * separator.
+   */
   public static String of(String... parts) {
     MessageDigest md = sha256();
     for (String p : parts) {

@@ -27,18 +27,19 @@ import java.util.TreeMap;
  *
  * <ul>
  *   <li>insert/snapshot read: +1 row and +value in the after image's dimension cell;
- *   <li>update: the before image is retracted (-1 row, -value in its cell) and the after image added,
- *       so a change of a dimension moves the row between cells and {@code count} and {@code sum} stay
- *       exact;
+ *   <li>update: the before image is retracted (-1 row, -value in its cell) and the after image
+ *       added, so a change of a dimension moves the row between cells and {@code count} and {@code
+ *       sum} stay exact;
  *   <li>delete: the before image is retracted.
  * </ul>
  *
- * <p>{@code min} and {@code max} cannot be retracted without keeping every value: they are the extremes
- * of the values <em>written</em> in the window (after images), and retractions do not change them.
+ * <p>{@code min} and {@code max} cannot be retracted without keeping every value: they are the
+ * extremes of the values <em>written</em> in the window (after images), and retractions do not
+ * change them.
  *
- * <p>An update or delete whose before image is missing or partial (neither complete in the envelope nor
- * in the job's row state) cannot be retracted: {@link #apply} then leaves the rollups untouched and returns false, so that the caller
- * counts it instead of adding a half-change.
+ * <p>An update or delete whose before image is missing or partial (neither complete in the envelope
+ * nor in the job's row state) cannot be retracted: {@link #apply} then leaves the rollups untouched
+ * and returns false, so that the caller counts it instead of adding a half-change.
  */
 public final class WindowAggregation {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -50,12 +51,15 @@ public final class WindowAggregation {
   }
 
   public static TenantWindow newWindow(long windowStart) {
-    return TenantWindow.newBuilder().setWindowStart(windowStart).setCells(new java.util.HashMap<>()).build();
+    return TenantWindow.newBuilder()
+        .setWindowStart(windowStart)
+        .setCells(new java.util.HashMap<>())
+        .build();
   }
 
   /**
-   * Folds one applied change into {@code window}. Returns false, changing nothing in the cells, when an
-   * update or delete has no before image to retract.
+   * Folds one applied change into {@code window}. Returns false, changing nothing in the cells,
+   * when an update or delete has no before image to retract.
    */
   public boolean apply(TenantWindow window, ChangeEvent e) {
     TableSpec table = spec.table(e.getSourceTable());
@@ -65,7 +69,8 @@ public final class WindowAggregation {
       return false;
     }
     // Also for c and r: a snapshot read or insert of a row the job already holds comes with that
-    // row's image as before (see ScopeDeduplicator), so it replaces the row instead of counting it twice.
+    // row's image as before (see ScopeDeduplicator), so it replaces the row instead of counting it
+    // twice.
     if (completeBefore) {
       fold(window, table, e.getBefore(), -1, false);
     }
@@ -76,22 +81,34 @@ public final class WindowAggregation {
   }
 
   /**
-   * Whether {@code image} can be retracted exactly: every exported column present and the tenant column
-   * set. A key-only image (PostgreSQL's default replica identity) fails the second test even when the
-   * converter writes the missing columns as nulls.
+   * Whether {@code image} can be retracted exactly: every exported column present and the tenant
+   * column set. A key-only image (PostgreSQL's default replica identity) fails the second test even
+   * when the converter writes the missing columns as nulls.
    */
-  public static boolean isComplete(TableSpec table, String tenantColumn, Map<String, String> image) {
-    return image != null && image.keySet().containsAll(table.columns().keySet()) && image.get(tenantColumn) != null;
+  public static boolean isComplete(
+      TableSpec table, String tenantColumn, Map<String, String> image) {
+    return image != null
+        && image.keySet().containsAll(table.columns().keySet())
+        && image.get(tenantColumn) != null;
   }
 
-  private void fold(TenantWindow window, TableSpec table, Map<String, String> image, int sign, boolean extremes) {
+  private void fold(
+      TenantWindow window, TableSpec table, Map<String, String> image, int sign, boolean extremes) {
     String dims = dimensions(table, image);
     for (MetricSpec m : table.metrics()) {
       String cellKey = table.name() + '\u0001' + m.name() + '\u0001' + dims;
       AggregateCell cell = window.getCells().get(cellKey);
       if (cell == null) {
-        cell = AggregateCell.newBuilder().setSourceTable(table.name()).setMetric(m.name()).setDimensions(dims)
-            .setRowCount(0).setSum("0").setMin(null).setMax(null).build();
+        cell =
+            AggregateCell.newBuilder()
+                .setSourceTable(table.name())
+                .setMetric(m.name())
+                .setDimensions(dims)
+                .setRowCount(0)
+                .setSum("0")
+                .setMin(null)
+                .setMax(null)
+                .build();
         window.getCells().put(cellKey, cell);
       }
       cell.setRowCount(cell.getRowCount() + sign);
@@ -108,8 +125,11 @@ public final class WindowAggregation {
         cell.setSum((sign > 0 ? s.add(v) : s.subtract(v)).toPlainString());
       } else if (extremes) {
         String cur = m.kind() == MetricSpec.Kind.MIN ? cell.getMin() : cell.getMax();
-        boolean replace = cur == null
-            || (m.kind() == MetricSpec.Kind.MIN ? v.compareTo(new BigDecimal(cur)) < 0 : v.compareTo(new BigDecimal(cur)) > 0);
+        boolean replace =
+            cur == null
+                || (m.kind() == MetricSpec.Kind.MIN
+                    ? v.compareTo(new BigDecimal(cur)) < 0
+                    : v.compareTo(new BigDecimal(cur)) > 0);
         if (replace) {
           if (m.kind() == MetricSpec.Kind.MIN) {
             cell.setMin(raw);
@@ -121,7 +141,9 @@ public final class WindowAggregation {
     }
   }
 
-  /** Canonical JSON object of the table's dimension values, keys sorted; the warehouse key column. */
+  /**
+   * Canonical JSON object of the table's dimension values, keys sorted; the warehouse key column.
+   */
   public static String dimensions(TableSpec table, Map<String, String> image) {
     Map<String, String> dims = new TreeMap<>();
     for (String d : table.dimensions()) {
@@ -143,19 +165,37 @@ public final class WindowAggregation {
       MetricSpec m = metric(c.getSourceTable(), c.getMetric());
       String value;
       switch (m.kind()) {
-        case COUNT: value = Long.toString(c.getRowCount()); break;
-        case SUM: value = c.getSum(); break;
-        case MIN: value = c.getMin(); break;
-        default: value = c.getMax(); break;
+        case COUNT:
+          value = Long.toString(c.getRowCount());
+          break;
+        case SUM:
+          value = c.getSum();
+          break;
+        case MIN:
+          value = c.getMin();
+          break;
+        default:
+          value = c.getMax();
+          break;
       }
-      out.add(WarehouseRollup.newBuilder().setTenantId(tenantId).setSourceTable(c.getSourceTable())
-          .setMetric(c.getMetric()).setDimensions(c.getDimensions())
-          .setWindowStart(Instant.ofEpochMilli(start)).setWindowEnd(Instant.ofEpochMilli(end))
-          .setValue(value).setRowCount(c.getRowCount()).setRevision(window.getRevision())
-          .setExportVersion(spec.version()).build());
+      out.add(
+          WarehouseRollup.newBuilder()
+              .setTenantId(tenantId)
+              .setSourceTable(c.getSourceTable())
+              .setMetric(c.getMetric())
+              .setDimensions(c.getDimensions())
+              .setWindowStart(Instant.ofEpochMilli(start))
+              .setWindowEnd(Instant.ofEpochMilli(end))
+              .setValue(value)
+              .setRowCount(c.getRowCount())
+              .setRevision(window.getRevision())
+              .setExportVersion(spec.version())
+              .build());
     }
-    out.sort(Comparator.comparing(WarehouseRollup::getSourceTable).thenComparing(WarehouseRollup::getMetric)
-        .thenComparing(WarehouseRollup::getDimensions));
+    out.sort(
+        Comparator.comparing(WarehouseRollup::getSourceTable)
+            .thenComparing(WarehouseRollup::getMetric)
+            .thenComparing(WarehouseRollup::getDimensions));
     return out;
   }
 
@@ -165,26 +205,42 @@ public final class WindowAggregation {
         return m;
       }
     }
-    throw new IllegalStateException("metric " + name + " of " + table + " is not in spec " + spec.source());
+    throw new IllegalStateException(
+        "metric " + name + " of " + table + " is not in spec " + spec.source());
   }
 
   /**
-   * SHA-256 (hex, 32 chars) over rollup rows in canonical order, one line each:
-   * {@code tenant|table|metric|dimensions|window_start_ms|value|row_count}. Anyone can recompute it
-   * from the warehouse to check a receipt.
+   * SHA-256 (hex, 32 chars) over rollup rows in canonical order, one line each: {@code
+   * tenant|table|metric|dimensions|window_start_ms|value|row_count}. Anyone can recompute it from
+   * the warehouse to check a receipt.
    */
   public static String checksum(List<WarehouseRollup> rows) {
     MessageDigest md = Ids.sha256();
     for (WarehouseRollup r : rows) {
-      String line = r.getTenantId() + '|' + r.getSourceTable() + '|' + r.getMetric() + '|' + r.getDimensions()
-          + '|' + r.getWindowStart().toEpochMilli() + '|' + (r.getValue() == null ? "" : canonicalNumber(r.getValue()))
-          + '|' + r.getRowCount() + '\n';
+      String line =
+          r.getTenantId()
+              + '|'
+              + r.getSourceTable()
+              + '|'
+              + r.getMetric()
+              + '|'
+              + r.getDimensions()
+              + '|'
+              + r.getWindowStart().toEpochMilli()
+              + '|'
+              + (r.getValue() == null ? "" : canonicalNumber(r.getValue()))
+              + '|'
+              + r.getRowCount()
+              + '\n';
       md.update(line.getBytes(StandardCharsets.UTF_8));
     }
     return Ids.hex(md.digest(), 16);
   }
 
-  /** A number as the checksum sees it: trailing zeros stripped, so 12.50 in Avro equals 12.5 from SQL. */
+  /**
+   * A number as the checksum sees it: trailing zeros stripped, so 12.50 in Avro equals 12.5 from
+   * SQL.
+   */
   public static String canonicalNumber(String value) {
     BigDecimal d = new BigDecimal(value);
     return d.signum() == 0 ? "0" : d.stripTrailingZeros().toPlainString();

@@ -27,8 +27,9 @@ import java.util.Locale;
  */
 final class CanonicalValue {
   /**
-   * Largest decimal scale accepted (PostgreSQL's maximum numeric display scale). Bounds the length of
-   * {@code toPlainString()}, which a hostile scale such as {@code 1e-999999999} would otherwise blow up.
+   * Largest decimal scale accepted (PostgreSQL's maximum numeric display scale). Bounds the length
+   * of {@code toPlainString()}, which a hostile scale such as {@code 1e-999999999} would otherwise
+   * blow up.
    */
   static final int MAX_DECIMAL_SCALE = 16383;
 
@@ -49,8 +50,8 @@ final class CanonicalValue {
   }
 
   /**
-   * Decodes {@code value} by its Kafka Connect field schema ({@code type}, optional {@code name} and
-   * {@code parameters}), as found in the {@code schema} part of a wrapped envelope.
+   * Decodes {@code value} by its Kafka Connect field schema ({@code type}, optional {@code name}
+   * and {@code parameters}), as found in the {@code schema} part of a wrapped envelope.
    */
   static String withSchema(JsonNode fieldSchema, JsonNode value) throws NotDecodable {
     if (value.isNull()) {
@@ -104,12 +105,14 @@ final class CanonicalValue {
       case LONG -> Long.toString(integer(value, "long"));
       case DOUBLE -> floating(value, "double");
       case BOOLEAN -> bool(value, "boolean");
-      // A number is decimal.handling.mode=double: the number as the connector wrote it, nothing invented.
-      case DECIMAL -> value.isNumber()
-          ? exactDecimal(value)
-          : value.isObject()
-              ? variableScaleDecimal(value)
-              : base64Decimal(value, column.scale(), "decimal with scale " + column.scale());
+      // A number is decimal.handling.mode=double: the number as the connector wrote it, nothing
+      // invented.
+      case DECIMAL ->
+          value.isNumber()
+              ? exactDecimal(value)
+              : value.isObject()
+                  ? variableScaleDecimal(value)
+                  : base64Decimal(value, column.scale(), "decimal with scale " + column.scale());
       case TIMESTAMP -> timestamp(value, nanosPer(column.unit()), "timestamp in " + column.unit());
       case ZONED_TIMESTAMP -> zonedTimestamp(value, "zoned_timestamp");
       case DATE -> date(value, "date");
@@ -119,8 +122,8 @@ final class CanonicalValue {
   }
 
   /**
-   * Event time of a canonical value (epoch ms): instants floored to the millisecond, dates at the start
-   * of their day in UTC.
+   * Event time of a canonical value (epoch ms): instants floored to the millisecond, dates at the
+   * start of their day in UTC.
    *
    * @throws NotDecodable if the value is neither, or lies outside the epoch-millisecond range
    */
@@ -131,7 +134,8 @@ final class CanonicalValue {
       }
       return Math.multiplyExact(LocalDate.parse(canonical).toEpochDay(), MILLIS_PER_DAY);
     } catch (DateTimeException | ArithmeticException e) {
-      throw new NotDecodable("not a timestamp, zoned timestamp or date within the epoch-millisecond range");
+      throw new NotDecodable(
+          "not a timestamp, zoned timestamp or date within the epoch-millisecond range");
     }
   }
 
@@ -150,15 +154,16 @@ final class CanonicalValue {
       case "string":
         return text(value, type);
       case "bytes":
-        // Connect bytes arrive as base64 text; kept as sent (the spec has no binary type to render).
+        // Connect bytes arrive as base64 text; kept as sent (the spec has no binary type to
+        // render).
         base64(value, type);
         return value.asText();
       case "struct":
       case "map":
       case "array":
         if (!value.isContainerNode()) {
-          throw new NotDecodable("expected a JSON object or array for Connect type " + type + ", got "
-              + kind(value));
+          throw new NotDecodable(
+              "expected a JSON object or array for Connect type " + type + ", got " + kind(value));
         }
         return compact(value);
       default:
@@ -197,7 +202,8 @@ final class CanonicalValue {
           break;
       }
     }
-    throw new NotDecodable("expected a JSON number (or NaN/Infinity) for " + expected + ", got " + kind(value));
+    throw new NotDecodable(
+        "expected a JSON number (or NaN/Infinity) for " + expected + ", got " + kind(value));
   }
 
   private static String bool(JsonNode value, String expected) throws NotDecodable {
@@ -211,12 +217,15 @@ final class CanonicalValue {
     return plain(value.decimalValue(), "decimal number");
   }
 
-  private static String base64Decimal(JsonNode value, int scale, String expected) throws NotDecodable {
+  private static String base64Decimal(JsonNode value, int scale, String expected)
+      throws NotDecodable {
     byte[] bytes = base64(value, expected);
     if (bytes.length == 0) {
       // Connect encodes zero as one 0x00 byte; an empty array is no number at all.
-      throw new NotDecodable("expected base64 of a non-empty two's-complement integer for " + expected
-          + ", got an empty byte string");
+      throw new NotDecodable(
+          "expected base64 of a non-empty two's-complement integer for "
+              + expected
+              + ", got an empty byte string");
     }
     return plain(new BigDecimal(new BigInteger(bytes), scale), expected);
   }
@@ -224,7 +233,8 @@ final class CanonicalValue {
   private static String variableScaleDecimal(JsonNode value) throws NotDecodable {
     String expected = "io.debezium.data.VariableScaleDecimal";
     if (!value.isObject()) {
-      throw new NotDecodable("expected a JSON object {scale, value} for " + expected + ", got " + kind(value));
+      throw new NotDecodable(
+          "expected a JSON object {scale, value} for " + expected + ", got " + kind(value));
     }
     JsonNode scale = value.path("scale");
     if (!scale.isIntegralNumber() || !scale.canConvertToInt()) {
@@ -260,12 +270,14 @@ final class CanonicalValue {
 
   private static byte[] base64(JsonNode value, String expected) throws NotDecodable {
     if (!value.isTextual()) {
-      throw new NotDecodable("expected a base64 JSON string for " + expected + ", got " + kind(value));
+      throw new NotDecodable(
+          "expected a base64 JSON string for " + expected + ", got " + kind(value));
     }
     try {
       return Base64.getDecoder().decode(value.asText());
     } catch (IllegalArgumentException e) {
-      throw new NotDecodable("expected base64 for " + expected + ", got a string that is not base64");
+      throw new NotDecodable(
+          "expected base64 for " + expected + ", got a string that is not base64");
     }
   }
 
@@ -278,21 +290,27 @@ final class CanonicalValue {
     }
   }
 
-  private static String timeOfDay(JsonNode value, long nanosPerUnit, String expected) throws NotDecodable {
+  private static String timeOfDay(JsonNode value, long nanosPerUnit, String expected)
+      throws NotDecodable {
     long units = integer(value, expected);
     try {
       return LocalTime.ofNanoOfDay(Math.multiplyExact(units, nanosPerUnit)).toString();
     } catch (DateTimeException | ArithmeticException e) {
-      // MySQL TIME spans -838:59:59..838:59:59 and PostgreSQL allows 24:00:00; neither is a time of day.
-      throw new NotDecodable("value for " + expected + " is not within one day (00:00 to 23:59:59.999999999)");
+      // MySQL TIME spans -838:59:59..838:59:59 and PostgreSQL allows 24:00:00; neither is a time of
+      // day.
+      throw new NotDecodable(
+          "value for " + expected + " is not within one day (00:00 to 23:59:59.999999999)");
     }
   }
 
-  private static String timestamp(JsonNode value, long nanosPerUnit, String expected) throws NotDecodable {
+  private static String timestamp(JsonNode value, long nanosPerUnit, String expected)
+      throws NotDecodable {
     long n = integer(value, expected);
     long unitsPerSecond = 1_000_000_000L / nanosPerUnit;
-    // Any long count of ms, us or ns lies within Instant's range; floor keeps pre-1970 values exact.
-    return Instant.ofEpochSecond(Math.floorDiv(n, unitsPerSecond), Math.floorMod(n, unitsPerSecond) * nanosPerUnit)
+    // Any long count of ms, us or ns lies within Instant's range; floor keeps pre-1970 values
+    // exact.
+    return Instant.ofEpochSecond(
+            Math.floorDiv(n, unitsPerSecond), Math.floorMod(n, unitsPerSecond) * nanosPerUnit)
         .toString();
   }
 
@@ -301,8 +319,10 @@ final class CanonicalValue {
     try {
       return ZonedDateTime.parse(text).toInstant().toString();
     } catch (DateTimeException e) {
-      throw new NotDecodable("expected an ISO-8601 timestamp with offset for " + expected
-          + ", got a string that is not one");
+      throw new NotDecodable(
+          "expected an ISO-8601 timestamp with offset for "
+              + expected
+              + ", got a string that is not one");
     }
   }
 

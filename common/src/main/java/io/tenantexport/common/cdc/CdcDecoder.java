@@ -46,32 +46,34 @@ import java.util.stream.Collectors;
  * <p>Contract:
  *
  * <ul>
- *   <li><b>Total.</b> {@link #decode} never throws for any key or value bytes. A null value is a {@link
- *       DecodeResult.Tombstone}; everything it cannot export is a {@link DecodeResult.Rejected} with a
- *       stable {@link QuarantineReason} and a reason naming the table, column or field and the
- *       record's origin ({@code topic/partition@offset}).
- *   <li><b>No personal data in reasons.</b> A reason never contains a column value. The only value it
- *       may show is an invalid tenant id, escaped and bounded by {@link TenantId#describe}; besides that
- *       it may name an unknown table or op.
- *   <li><b>Default deny.</b> Only tables of the export spec are decoded (else UNKNOWN_TABLE), and only
- *       their declared columns are kept: an undeclared column never reaches a {@link ChangeEvent}
- *       field other than the raw bytes kept for mutable tables.
+ *   <li><b>Total.</b> {@link #decode} never throws for any key or value bytes. A null value is a
+ *       {@link DecodeResult.Tombstone}; everything it cannot export is a {@link
+ *       DecodeResult.Rejected} with a stable {@link QuarantineReason} and a reason naming the
+ *       table, column or field and the record's origin ({@code topic/partition@offset}).
+ *   <li><b>No personal data in reasons.</b> A reason never contains a column value. The only value
+ *       it may show is an invalid tenant id, escaped and bounded by {@link TenantId#describe};
+ *       besides that it may name an unknown table or op.
+ *   <li><b>Default deny.</b> Only tables of the export spec are decoded (else UNKNOWN_TABLE), and
+ *       only their declared columns are kept: an undeclared column never reaches a {@link
+ *       ChangeEvent} field other than the raw bytes kept for mutable tables.
  *   <li><b>Tenant.</b> Every tenant a record names must be valid ({@link TenantId#problem}) and all
- *       must agree: the key's (plain string, JSON string, or the tenant column of a JSON object key),
- *       the before image's and the after image's tenant column. A change naming none is kept with a
- *       null tenant for mutable tables (attributed downstream from row state, e.g. a PostgreSQL delete
- *       under the default replica identity) and refused for append-only tables. The key is checked
- *       first, so a refusal of a record with a valid key tenant is attributed to that tenant; a
- *       refusal for {@code TENANT_MISMATCH} is attributed to none.
- *   <li><b>Canonical values.</b> Column values become canonical strings (see {@link CanonicalValue});
- *       the envelope's Connect schema decides the type when present, the spec's declaration otherwise.
- *   <li><b>Identity.</b> Source positions are not unique (snapshot rows share one, a MySQL statement's
- *       rows differ only by {@code row}, changes of one PostgreSQL transaction may share an LSN), so
- *       {@code event_id} hashes the position together with the row and its images: {@link Ids#of} over
- *       table, position_kind, the position as {@code [v1,v2,...]}, row_key (or ""), op, and the
- *       before and after images as compact JSON objects with their projected columns sorted by name
- *       (or {@code null}). A replay of the same change gets the same id, also at another Kafka offset
- *       when the position is a database position (pg, mysql); kafka positions are the offset itself.
+ *       must agree: the key's (plain string, JSON string, or the tenant column of a JSON object
+ *       key), the before image's and the after image's tenant column. A change naming none is kept
+ *       with a null tenant for mutable tables (attributed downstream from row state, e.g. a
+ *       PostgreSQL delete under the default replica identity) and refused for append-only tables.
+ *       The key is checked first, so a refusal of a record with a valid key tenant is attributed to
+ *       that tenant; a refusal for {@code TENANT_MISMATCH} is attributed to none.
+ *   <li><b>Canonical values.</b> Column values become canonical strings (see {@link
+ *       CanonicalValue}); the envelope's Connect schema decides the type when present, the spec's
+ *       declaration otherwise.
+ *   <li><b>Identity.</b> Source positions are not unique (snapshot rows share one, a MySQL
+ *       statement's rows differ only by {@code row}, changes of one PostgreSQL transaction may
+ *       share an LSN), so {@code event_id} hashes the position together with the row and its
+ *       images: {@link Ids#of} over table, position_kind, the position as {@code [v1,v2,...]},
+ *       row_key (or ""), op, and the before and after images as compact JSON objects with their
+ *       projected columns sorted by name (or {@code null}). A replay of the same change gets the
+ *       same id, also at another Kafka offset when the position is a database position (pg, mysql);
+ *       kafka positions are the offset itself.
  * </ul>
  *
  * <p>Stateless and thread-safe. Serializable so Flink can ship it; the JSON mapper is static.
@@ -80,8 +82,9 @@ public final class CdcDecoder implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /**
-   * Exact decimals (no double rounding, trailing zeros kept), no trailing garbage after a document, and
-   * duplicate fields refused: a record where two parsers could disagree about a tenant is not trusted.
+   * Exact decimals (no double rounding, trailing zeros kept), no trailing garbage after a document,
+   * and duplicate fields refused: a record where two parsers could disagree about a tenant is not
+   * trusted.
    */
   static final ObjectMapper JSON =
       JsonMapper.builder()
@@ -121,21 +124,30 @@ public final class CdcDecoder implements Serializable {
     } catch (RuntimeException e) {
       // One bad record must not stop the job even through a decoder bug. The exception's message is
       // left out: parser and number exceptions can quote the input.
-      return new DecodeResult.Rejected(QuarantineReason.INVALID_ENVELOPE,
-          "unexpected " + e.getClass().getName() + " while decoding the record at " + r.origin()
-              + " (a decoder bug)", null, r.timestamp());
+      return new DecodeResult.Rejected(
+          QuarantineReason.INVALID_ENVELOPE,
+          "unexpected "
+              + e.getClass().getName()
+              + " while decoding the record at "
+              + r.origin()
+              + " (a decoder bug)",
+          null,
+          r.timestamp());
     }
   }
 
   /**
-   * The first 16 hex digits of an {@code event_id} as a long: a compact digest for the dedupe tie sets.
+   * The first 16 hex digits of an {@code event_id} as a long: a compact digest for the dedupe tie
+   * sets.
    *
    * @throws IllegalArgumentException if {@code eventId} does not start with 16 hex digits
    */
   public static long digest64(String eventId) {
     if (eventId == null || eventId.length() < 16) {
-      throw new IllegalArgumentException("event id " + TenantId.describe(eventId)
-          + " is shorter than the 16 hex digits of a digest");
+      throw new IllegalArgumentException(
+          "event id "
+              + TenantId.describe(eventId)
+              + " is shorter than the 16 hex digits of a digest");
     }
     return HexFormat.fromHexDigitsToLong(eventId, 0, 16);
   }
@@ -172,8 +184,13 @@ public final class CdcDecoder implements Serializable {
       claim(keyTenant(), "the record key", origin);
       JsonNode root = parseValue();
       if (!root.isObject()) {
-        throw new Reject(QuarantineReason.INVALID_ENVELOPE, "value at " + origin + " is " + CanonicalValue.kind(root)
-            + ", not a Debezium change envelope object");
+        throw new Reject(
+            QuarantineReason.INVALID_ENVELOPE,
+            "value at "
+                + origin
+                + " is "
+                + CanonicalValue.kind(root)
+                + ", not a Debezium change envelope object");
       }
       JsonNode payload = root;
       JsonNode schema = MissingNode.getInstance();
@@ -181,33 +198,57 @@ public final class CdcDecoder implements Serializable {
         payload = root.get("payload");
         schema = root.path("schema");
         if (!payload.isObject()) {
-          throw new Reject(QuarantineReason.INVALID_ENVELOPE, "payload of the value at " + origin + " is "
-              + CanonicalValue.kind(payload) + ", not a Debezium change envelope object");
+          throw new Reject(
+              QuarantineReason.INVALID_ENVELOPE,
+              "payload of the value at "
+                  + origin
+                  + " is "
+                  + CanonicalValue.kind(payload)
+                  + ", not a Debezium change envelope object");
         }
       }
       JsonNode source = payload.path("source");
       JsonNode opNode = payload.path("op");
       if (!source.isObject() || !opNode.isTextual() || !source.path("table").isTextual()) {
-        throw new Reject(QuarantineReason.INVALID_ENVELOPE, "value at " + origin
-            + " is not a Debezium change envelope: it needs an 'op' string and a 'source' object with a 'table'"
-            + " string (has op: " + opNode.isTextual() + ", source: " + source.isObject() + ")");
+        throw new Reject(
+            QuarantineReason.INVALID_ENVELOPE,
+            "value at "
+                + origin
+                + " is not a Debezium change envelope: it needs an 'op' string and a 'source' object with a 'table'"
+                + " string (has op: "
+                + opNode.isTextual()
+                + ", source: "
+                + source.isObject()
+                + ")");
       }
       String tableName = source.path("table").asText();
       TableSpec table = spec.table(tableName);
       if (table == null) {
-        throw new Reject(QuarantineReason.UNKNOWN_TABLE, "table " + TenantId.describe(tableName)
-            + " (source.table of the value at " + origin + ") is not in the export spec " + spec.source());
+        throw new Reject(
+            QuarantineReason.UNKNOWN_TABLE,
+            "table "
+                + TenantId.describe(tableName)
+                + " (source.table of the value at "
+                + origin
+                + ") is not in the export spec "
+                + spec.source());
       }
       String where = "table " + table.name() + " at " + origin;
       String op = opNode.asText();
       if (!OPS.contains(op)) {
-        throw new Reject(QuarantineReason.UNKNOWN_OP, "op " + TenantId.describe(op) + " of " + where
-            + " is not one of c, u, d, r (truncate and message events are not exported)");
+        throw new Reject(
+            QuarantineReason.UNKNOWN_OP,
+            "op "
+                + TenantId.describe(op)
+                + " of "
+                + where
+                + " is not one of c, u, d, r (truncate and message events are not exported)");
       }
 
       Long sourceTs = optionalLong(source, "ts_ms", "source.ts_ms", where);
       Long payloadTs = optionalLong(payload, "ts_ms", "ts_ms", where);
-      long fallbackTime = sourceTs != null ? sourceTs : payloadTs != null ? payloadTs : r.timestamp();
+      long fallbackTime =
+          sourceTs != null ? sourceTs : payloadTs != null ? payloadTs : r.timestamp();
       eventTime = fallbackTime;
       Position position = position(source, payload.path("transaction"), where);
 
@@ -221,17 +262,27 @@ public final class CdcDecoder implements Serializable {
 
       boolean delete = op.equals("d");
       if (!table.isMutable() && (delete || op.equals("u"))) {
-        throw new Reject(QuarantineReason.MUTATION_ON_APPEND_ONLY, "op " + op + " of " + where
-            + ": the table is declared append_only, which takes only inserts (c) and snapshot reads (r)");
+        throw new Reject(
+            QuarantineReason.MUTATION_ON_APPEND_ONLY,
+            "op "
+                + op
+                + " of "
+                + where
+                + ": the table is declared append_only, which takes only inserts (c) and snapshot reads (r)");
       }
       String requiredImage = delete ? "before" : "after";
       if ((delete ? before : after) == null) {
-        throw new Reject(QuarantineReason.INVALID_ENVELOPE, "op " + op + " of " + where + " has no " + requiredImage
-            + " image");
+        throw new Reject(
+            QuarantineReason.INVALID_ENVELOPE,
+            "op " + op + " of " + where + " has no " + requiredImage + " image");
       }
       if (tenant == null && !table.isMutable()) {
-        throw new Reject(QuarantineReason.MISSING_TENANT, "change of append-only " + where
-            + " names no tenant: neither the record key nor the row image has a " + spec.tenantColumn());
+        throw new Reject(
+            QuarantineReason.MISSING_TENANT,
+            "change of append-only "
+                + where
+                + " names no tenant: neither the record key nor the row image has a "
+                + spec.tenantColumn());
       }
 
       Map<String, String> beforeImage = project(table, before, beforeSchema, "before", where);
@@ -243,16 +294,31 @@ public final class CdcDecoder implements Serializable {
       if (eventTime > latestPlausible) {
         // One far-future row (PostgreSQL 'infinity', a broken clock) would move the tenant's clock
         // ahead and make every later change of the tenant late.
-        throw new Reject(QuarantineReason.IMPLAUSIBLE_EVENT_TIME, "event-time column " + table.eventTime() + " of "
-            + where + " lies more than " + spec.maxEventTimeAhead() + " after the change's source time");
+        throw new Reject(
+            QuarantineReason.IMPLAUSIBLE_EVENT_TIME,
+            "event-time column "
+                + table.eventTime()
+                + " of "
+                + where
+                + " lies more than "
+                + spec.maxEventTimeAhead()
+                + " after the change's source time");
       }
-      String rowKey = table.isMutable() ? rowKey(table, delete ? beforeImage : afterImage, requiredImage, where) : null;
+      String rowKey =
+          table.isMutable()
+              ? rowKey(table, delete ? beforeImage : afterImage, requiredImage, where)
+              : null;
 
-      String scopeKey = table.isMutable()
-          ? table.name() + "|" + rowKey
-          : tenant + "|" + table.name()
-              // Kafka offsets only order records within one partition.
-              + (position.kind().equals(KIND_KAFKA) ? "|" + r.topic() + "-" + r.partition() : "");
+      String scopeKey =
+          table.isMutable()
+              ? table.name() + "|" + rowKey
+              : tenant
+                  + "|"
+                  + table.name()
+                  // Kafka offsets only order records within one partition.
+                  + (position.kind().equals(KIND_KAFKA)
+                      ? "|" + r.topic() + "-" + r.partition()
+                      : "");
       // Raw bytes only for mutable tables: their changes may still be quarantined downstream
       // (unattributable or claiming another tenant's row) and must be replayable then.
       ByteBuffer rawKey = table.isMutable() && r.key() != null ? ByteBuffer.wrap(r.key()) : null;
@@ -285,28 +351,52 @@ public final class CdcDecoder implements Serializable {
       try {
         root = JSON.readTree(r.value());
       } catch (JsonEOFException e) {
-        throw new Reject(QuarantineReason.UNDECODABLE_JSON, "value at " + origin
-            + " ends before its JSON document is complete (truncated after byte " + at(e) + ")");
+        throw new Reject(
+            QuarantineReason.UNDECODABLE_JSON,
+            "value at "
+                + origin
+                + " ends before its JSON document is complete (truncated after byte "
+                + at(e)
+                + ")");
       } catch (StreamConstraintsException e) {
-        throw new Reject(QuarantineReason.UNDECODABLE_JSON, "value at " + origin
-            + " exceeds the JSON parser's limits (nesting depth, number or string length)");
+        throw new Reject(
+            QuarantineReason.UNDECODABLE_JSON,
+            "value at "
+                + origin
+                + " exceeds the JSON parser's limits (nesting depth, number or string length)");
       } catch (JsonProcessingException e) {
         // Jackson's own message quotes the offending token, which may be personal data.
-        String problem = e.getOriginalMessage() != null && e.getOriginalMessage().startsWith("Duplicate field")
-            ? "has a duplicate field" : "is not valid JSON";
-        throw new Reject(QuarantineReason.UNDECODABLE_JSON, "value at " + origin + " " + problem
-            + " (near byte " + at(e) + ")");
+        String problem =
+            e.getOriginalMessage() != null && e.getOriginalMessage().startsWith("Duplicate field")
+                ? "has a duplicate field"
+                : "is not valid JSON";
+        throw new Reject(
+            QuarantineReason.UNDECODABLE_JSON,
+            "value at " + origin + " " + problem + " (near byte " + at(e) + ")");
       } catch (IOException e) {
-        throw new Reject(QuarantineReason.UNDECODABLE_JSON, "value at " + origin + " cannot be read as JSON ("
-            + e.getClass().getSimpleName() + ")");
+        throw new Reject(
+            QuarantineReason.UNDECODABLE_JSON,
+            "value at "
+                + origin
+                + " cannot be read as JSON ("
+                + e.getClass().getSimpleName()
+                + ")");
       } catch (NumberFormatException e) {
         // Jackson lets this through for exponents no BigDecimal can hold, such as 1e-2147483648.
-        throw new Reject(QuarantineReason.UNDECODABLE_JSON, "value at " + origin
-            + " holds a number whose exponent is beyond the range of a decimal");
+        throw new Reject(
+            QuarantineReason.UNDECODABLE_JSON,
+            "value at "
+                + origin
+                + " holds a number whose exponent is beyond the range of a decimal");
       }
       if (root == null || root.isMissingNode()) {
-        throw new Reject(QuarantineReason.UNDECODABLE_JSON, "value at " + origin + " holds no JSON document ("
-            + r.value().length + " bytes of whitespace or nothing)");
+        throw new Reject(
+            QuarantineReason.UNDECODABLE_JSON,
+            "value at "
+                + origin
+                + " holds no JSON document ("
+                + r.value().length
+                + " bytes of whitespace or nothing)");
       }
       return root;
     }
@@ -316,15 +406,20 @@ public final class CdcDecoder implements Serializable {
       return loc == null ? -1 : Math.max(loc.getByteOffset(), loc.getCharOffset());
     }
 
-    /** An integer field that may be absent or null (then null); anything else but an integer is refused. */
-    private Long optionalLong(JsonNode parent, String field, String name, String where) throws Reject {
+    /**
+     * An integer field that may be absent or null (then null); anything else but an integer is
+     * refused.
+     */
+    private Long optionalLong(JsonNode parent, String field, String name, String where)
+        throws Reject {
       JsonNode v = parent.path(field);
       if (v.isMissingNode() || v.isNull()) {
         return null;
       }
       if (!v.isIntegralNumber() || !v.canConvertToLong()) {
-        throw new Reject(QuarantineReason.INVALID_ENVELOPE, name + " of " + where + " is " + CanonicalValue.kind(v)
-            + ", not a 64-bit integer");
+        throw new Reject(
+            QuarantineReason.INVALID_ENVELOPE,
+            name + " of " + where + " is " + CanonicalValue.kind(v) + ", not a 64-bit integer");
       }
       return v.longValue();
     }
@@ -334,20 +429,26 @@ public final class CdcDecoder implements Serializable {
       if (lsn != null) {
         Long order = optionalLong(transaction, "total_order", "transaction.total_order", where);
         // Changes arrive in commit order, but an LSN is where a change sits in the WAL: concurrent
-        // transactions interleave there. Debezium's sequence ["<last commit lsn>","<lsn>"] leads with
+        // transactions interleave there. Debezium's sequence ["<last commit lsn>","<lsn>"] leads
+        // with
         // the commit order; snapshot rows have no last commit (0, before any streamed change).
-        return new Position(KIND_PG, positionOf(lastCommitLsn(source, lsn, where), lsn, order != null ? order : 0L));
+        return new Position(
+            KIND_PG,
+            positionOf(lastCommitLsn(source, lsn, where), lsn, order != null ? order : 0L));
       }
       JsonNode file = source.path("file");
       Long pos = optionalLong(source, "pos", "source.pos", where);
       if (file.isTextual() && pos != null) {
         Long row = optionalLong(source, "row", "source.row", where);
-        return new Position(KIND_MYSQL, positionOf(binlogIndex(file.asText(), where), pos, row != null ? row : 0L));
+        return new Position(
+            KIND_MYSQL, positionOf(binlogIndex(file.asText(), where), pos, row != null ? row : 0L));
       }
       return new Position(KIND_KAFKA, positionOf((long) r.partition(), r.offset()));
     }
 
-    /** The first element of {@code source.sequence}; the change's own LSN when there is no sequence. */
+    /**
+     * The first element of {@code source.sequence}; the change's own LSN when there is no sequence.
+     */
     private long lastCommitLsn(JsonNode source, long lsn, String where) throws Reject {
       JsonNode sequence = source.path("sequence");
       if (sequence.isMissingNode() || sequence.isNull()) {
@@ -360,23 +461,29 @@ public final class CdcDecoder implements Serializable {
           if (first.isNull()) {
             return 0L;
           }
-          if (first.isTextual() && first.asText().matches("\\d{1,19}") || first.isIntegralNumber()) {
+          if (first.isTextual() && first.asText().matches("\\d{1,19}")
+              || first.isIntegralNumber()) {
             return Long.parseLong(first.asText());
           }
         }
       } catch (IOException | NumberFormatException e) {
         // reported below, with where it came from
       }
-      throw new Reject(QuarantineReason.INVALID_ENVELOPE, "source.sequence of " + where
-          + " is not Debezium's [\"<last commit lsn>\",\"<lsn>\"]");
+      throw new Reject(
+          QuarantineReason.INVALID_ENVELOPE,
+          "source.sequence of " + where + " is not Debezium's [\"<last commit lsn>\",\"<lsn>\"]");
     }
 
-    /** The numeric suffix of a binlog file name ({@code mysql-bin.000003} is 3), which orders the files. */
+    /**
+     * The numeric suffix of a binlog file name ({@code mysql-bin.000003} is 3), which orders the
+     * files.
+     */
     private long binlogIndex(String file, String where) throws Reject {
       String suffix = file.substring(file.lastIndexOf('.') + 1);
       if (!suffix.matches("\\d{1,18}")) {
-        throw new Reject(QuarantineReason.INVALID_ENVELOPE, "source.file of " + where
-            + " has no numeric binlog index after its last '.'");
+        throw new Reject(
+            QuarantineReason.INVALID_ENVELOPE,
+            "source.file of " + where + " has no numeric binlog index after its last '.'");
       }
       return Long.parseLong(suffix);
     }
@@ -387,8 +494,9 @@ public final class CdcDecoder implements Serializable {
         return null;
       }
       if (!v.isObject()) {
-        throw new Reject(QuarantineReason.INVALID_ENVELOPE, name + " of " + where + " is " + CanonicalValue.kind(v)
-            + ", not a row image object");
+        throw new Reject(
+            QuarantineReason.INVALID_ENVELOPE,
+            name + " of " + where + " is " + CanonicalValue.kind(v) + ", not a row image object");
       }
       return v;
     }
@@ -402,14 +510,17 @@ public final class CdcDecoder implements Serializable {
       try {
         parsed = JSON.readTree(text);
       } catch (IOException | NumberFormatException e) {
-        // Not JSON (or a number no decimal can hold): a plain string key, which is the tenant id itself.
+        // Not JSON (or a number no decimal can hold): a plain string key, which is the tenant id
+        // itself.
         parsed = MissingNode.getInstance();
       }
       String candidate;
       String from = "the record key at " + origin;
       if (parsed.isObject()) {
-        JsonNode fields = parsed.size() == 2 && parsed.has("schema") && parsed.has("payload")
-            ? parsed.get("payload") : parsed;
+        JsonNode fields =
+            parsed.size() == 2 && parsed.has("schema") && parsed.has("payload")
+                ? parsed.get("payload")
+                : parsed;
         JsonNode v = fields.path(spec.tenantColumn());
         if (v.isMissingNode() || v.isNull()) {
           return null;
@@ -420,8 +531,9 @@ public final class CdcDecoder implements Serializable {
         } else if (v.isIntegralNumber() && v.canConvertToLong()) {
           candidate = Long.toString(v.longValue());
         } else {
-          throw new Reject(QuarantineReason.INVALID_TENANT_ID, from + " is " + CanonicalValue.kind(v)
-              + ", not a tenant id");
+          throw new Reject(
+              QuarantineReason.INVALID_TENANT_ID,
+              from + " is " + CanonicalValue.kind(v) + ", not a tenant id");
         }
       } else if (parsed.isTextual()) {
         candidate = parsed.asText();
@@ -430,15 +542,23 @@ public final class CdcDecoder implements Serializable {
         String trimmed = text.strip();
         if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
           // Malformed JSON (or an array): never a tenant id, and echoing it could show key columns.
-          throw new Reject(QuarantineReason.INVALID_TENANT_ID, "the record key at " + origin
-              + " is malformed JSON or a JSON array, neither a JSON object nor a tenant id string");
+          throw new Reject(
+              QuarantineReason.INVALID_TENANT_ID,
+              "the record key at "
+                  + origin
+                  + " is malformed JSON or a JSON array, neither a JSON object nor a tenant id string");
         }
       }
       return validTenant(candidate, from);
     }
 
-    private String imageTenant(TableSpec table, JsonNode image, Map<String, JsonNode> schema, String imageName,
-        String where) throws Reject {
+    private String imageTenant(
+        TableSpec table,
+        JsonNode image,
+        Map<String, JsonNode> schema,
+        String imageName,
+        String where)
+        throws Reject {
       JsonNode v = image == null ? null : image.get(spec.tenantColumn());
       if (v == null) {
         return null;
@@ -447,19 +567,25 @@ public final class CdcDecoder implements Serializable {
       if (candidate == null) {
         return null;
       }
-      return validTenant(candidate, "column " + spec.tenantColumn() + " of the " + imageName + " image of " + where);
+      return validTenant(
+          candidate,
+          "column " + spec.tenantColumn() + " of the " + imageName + " image of " + where);
     }
 
     private String validTenant(String candidate, String from) throws Reject {
       String problem = TenantId.problem(candidate);
       if (problem != null) {
-        throw new Reject(QuarantineReason.INVALID_TENANT_ID, "invalid tenant id " + TenantId.describe(candidate)
-            + " in " + from + ": " + problem);
+        throw new Reject(
+            QuarantineReason.INVALID_TENANT_ID,
+            "invalid tenant id " + TenantId.describe(candidate) + " in " + from + ": " + problem);
       }
       return candidate;
     }
 
-    /** Records that {@code from} names {@code candidate}; every tenant a record names must be the same. */
+    /**
+     * Records that {@code from} names {@code candidate}; every tenant a record names must be the
+     * same.
+     */
     private void claim(String candidate, String from, String where) throws Reject {
       if (candidate == null) {
         return;
@@ -467,19 +593,26 @@ public final class CdcDecoder implements Serializable {
       if (tenant != null && !tenant.equals(candidate)) {
         // Neither claim can be trusted, so the refusal is attributed to no tenant.
         tenant = null;
-        throw new Reject(QuarantineReason.TENANT_MISMATCH, tenantSource + " and " + from + " of " + where
-            + " name different tenants");
+        throw new Reject(
+            QuarantineReason.TENANT_MISMATCH,
+            tenantSource + " and " + from + " of " + where + " name different tenants");
       }
       tenant = candidate;
       tenantSource = from;
     }
 
-    private Map<String, String> project(TableSpec table, JsonNode image, Map<String, JsonNode> schema,
-        String imageName, String where) throws Reject {
+    private Map<String, String> project(
+        TableSpec table,
+        JsonNode image,
+        Map<String, JsonNode> schema,
+        String imageName,
+        String where)
+        throws Reject {
       if (image == null) {
         return null;
       }
-      // Mutable (LinkedHashMap, ArrayList below): Avro readers reuse and clear collections in place.
+      // Mutable (LinkedHashMap, ArrayList below): Avro readers reuse and clear collections in
+      // place.
       Map<String, String> out = new LinkedHashMap<>();
       for (String column : table.columns().keySet()) {
         JsonNode v = image.get(column);
@@ -490,24 +623,42 @@ public final class CdcDecoder implements Serializable {
       return out;
     }
 
-    private String decodeColumn(TableSpec table, String column, JsonNode value, Map<String, JsonNode> schema,
-        String imageName, String where) throws Reject {
+    private String decodeColumn(
+        TableSpec table,
+        String column,
+        JsonNode value,
+        Map<String, JsonNode> schema,
+        String imageName,
+        String where)
+        throws Reject {
       JsonNode fieldSchema = schema.get(column);
       try {
         return fieldSchema != null
             ? CanonicalValue.withSchema(fieldSchema, value)
             : CanonicalValue.withSpec(table.columns().get(column), value);
       } catch (NotDecodable e) {
-        throw new Reject(QuarantineReason.UNDECODABLE_COLUMN, "column " + column + " of the " + imageName
-            + " image of " + where + " cannot be decoded "
-            + (fieldSchema != null ? "by its envelope schema" : "as declared in the export spec") + ": "
-            + e.getMessage());
+        throw new Reject(
+            QuarantineReason.UNDECODABLE_COLUMN,
+            "column "
+                + column
+                + " of the "
+                + imageName
+                + " image of "
+                + where
+                + " cannot be decoded "
+                + (fieldSchema != null
+                    ? "by its envelope schema"
+                    : "as declared in the export spec")
+                + ": "
+                + e.getMessage());
       }
     }
 
-    /** Metric columns must be finite numbers: the aggregation must never meet a value it cannot add. */
-    private void requireNumericMetrics(TableSpec table, Map<String, String> image, String imageName, String where)
-        throws Reject {
+    /**
+     * Metric columns must be finite numbers: the aggregation must never meet a value it cannot add.
+     */
+    private void requireNumericMetrics(
+        TableSpec table, Map<String, String> image, String imageName, String where) throws Reject {
       if (image == null) {
         return;
       }
@@ -519,13 +670,23 @@ public final class CdcDecoder implements Serializable {
         try {
           new BigDecimal(v);
         } catch (NumberFormatException e) {
-          throw new Reject(QuarantineReason.UNDECODABLE_COLUMN, "column " + m.column() + " of the " + imageName
-              + " image of " + where + " is not a finite number, which metric " + m.name() + " needs");
+          throw new Reject(
+              QuarantineReason.UNDECODABLE_COLUMN,
+              "column "
+                  + m.column()
+                  + " of the "
+                  + imageName
+                  + " image of "
+                  + where
+                  + " is not a finite number, which metric "
+                  + m.name()
+                  + " needs");
         }
       }
     }
 
-    private long eventTimeOf(TableSpec table, Map<String, String> afterImage, long fallback, String where)
+    private long eventTimeOf(
+        TableSpec table, Map<String, String> afterImage, long fallback, String where)
         throws Reject {
       String value = afterImage.get(table.eventTime());
       if (value == null) {
@@ -534,19 +695,32 @@ public final class CdcDecoder implements Serializable {
       try {
         return CanonicalValue.eventTimeMillis(value);
       } catch (NotDecodable e) {
-        throw new Reject(QuarantineReason.UNDECODABLE_COLUMN, "event-time column " + table.eventTime()
-            + " of the after image of " + where + " is " + e.getMessage());
+        throw new Reject(
+            QuarantineReason.UNDECODABLE_COLUMN,
+            "event-time column "
+                + table.eventTime()
+                + " of the after image of "
+                + where
+                + " is "
+                + e.getMessage());
       }
     }
 
-    private String rowKey(TableSpec table, Map<String, String> image, String imageName, String where)
-        throws Reject {
+    private String rowKey(
+        TableSpec table, Map<String, String> image, String imageName, String where) throws Reject {
       ArrayNode values = JSON.createArrayNode();
       for (String column : table.key()) {
         String v = image.get(column);
         if (v == null) {
-          throw new Reject(QuarantineReason.MISSING_ROW_KEY, "key column " + column + " of " + where
-              + " is missing or null in the " + imageName + " image");
+          throw new Reject(
+              QuarantineReason.MISSING_ROW_KEY,
+              "key column "
+                  + column
+                  + " of "
+                  + where
+                  + " is missing or null in the "
+                  + imageName
+                  + " image");
         }
         values.add(v);
       }
@@ -558,7 +732,9 @@ public final class CdcDecoder implements Serializable {
     return new ArrayList<>(List.of(values));
   }
 
-  /** Field schemas of the before or after struct in a Connect envelope schema; empty without one. */
+  /**
+   * Field schemas of the before or after struct in a Connect envelope schema; empty without one.
+   */
   private static Map<String, JsonNode> fieldSchemas(JsonNode schema, String image) {
     Map<String, JsonNode> out = new HashMap<>();
     for (JsonNode struct : schema.path("fields")) {
@@ -573,13 +749,26 @@ public final class CdcDecoder implements Serializable {
     return out;
   }
 
-  private static String eventId(String table, Position position, String rowKey, String op,
-      Map<String, String> before, Map<String, String> after) {
-    String pos = position.values().stream().map(String::valueOf).collect(Collectors.joining(",", "[", "]"));
-    // Every part is a spec name, a number list or compact JSON, none of which can hold Ids' raw 0x1f
+  private static String eventId(
+      String table,
+      Position position,
+      String rowKey,
+      String op,
+      Map<String, String> before,
+      Map<String, String> after) {
+    String pos =
+        position.values().stream().map(String::valueOf).collect(Collectors.joining(",", "[", "]"));
+    // Every part is a spec name, a number list or compact JSON, none of which can hold Ids' raw
+    // 0x1f
     // separator, so distinct inputs never run together.
-    return Ids.of(table, position.kind(), pos, rowKey == null ? "" : rowKey, op,
-        CanonicalValue.compact(sorted(before)), CanonicalValue.compact(sorted(after)));
+    return Ids.of(
+        table,
+        position.kind(),
+        pos,
+        rowKey == null ? "" : rowKey,
+        op,
+        CanonicalValue.compact(sorted(before)),
+        CanonicalValue.compact(sorted(after)));
   }
 
   private static JsonNode sorted(Map<String, String> image) {
@@ -590,5 +779,4 @@ public final class CdcDecoder implements Serializable {
     new TreeMap<>(image).forEach(out::put);
     return out;
   }
-
 }

@@ -20,11 +20,19 @@ public enum QuarantineReason {
   MUTATION_ON_APPEND_ONLY,
   /** A mutable table's change lacks a value of one of the spec's key columns. */
   MISSING_ROW_KEY,
-  /** A column value cannot be decoded as its declared or schema type, or a metric column is no number. */
+  /**
+   * A column value cannot be decoded as its declared or schema type, or a metric column is no
+   * number.
+   */
   UNDECODABLE_COLUMN,
-  /** The event time lies further after the change's source time than the spec's max_event_time_ahead. */
+  /**
+   * The event time lies further after the change's source time than the spec's
+   * max_event_time_ahead.
+   */
   IMPLAUSIBLE_EVENT_TIME,
-  /** A change names no tenant and the job knows nothing of its row (e.g. older than the retention). */
+  /**
+   * A change names no tenant and the job knows nothing of its row (e.g. older than the retention).
+   */
   UNATTRIBUTABLE_CHANGE,
   /** A change claims a tenant other than the one that owns its row. */
   ROW_TENANT_MISMATCH

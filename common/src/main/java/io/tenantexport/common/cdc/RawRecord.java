@@ -10,7 +10,8 @@ package io.tenantexport.common.cdc;
  * @param key the key bytes, or null
  * @param value the value bytes, or null for a tombstone
  */
-public record RawRecord(String topic, int partition, long offset, long timestamp, byte[] key, byte[] value) {
+public record RawRecord(
+    String topic, int partition, long offset, long timestamp, byte[] key, byte[] value) {
 
   /** {@code topic/partition@offset}: how messages name where a record came from. */
   public String origin() {

@@ -3,9 +3,9 @@ package io.tenantexport.common.gen;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Writes Debezium change-event values and Kafka keys as bytes, laid out as Debezium 2.x with Kafka's
- * JsonConverter writes them: {@code payload = {before, after, source, op, ts_ms, transaction}},
- * optionally wrapped as {@code {"schema":…,"payload":…}}.
+ * Writes Debezium change-event values and Kafka keys as bytes, laid out as Debezium 2.x with
+ * Kafka's JsonConverter writes them: {@code payload = {before, after, source, op, ts_ms,
+ * transaction}}, optionally wrapped as {@code {"schema":…,"payload":…}}.
  *
  * <p>Everything is written into one reused {@link JsonBytes}; a table's constant envelope schema is
  * copied in as precomputed bytes, so a wrapped record costs little more than a bare one.
@@ -19,47 +19,80 @@ final class Envelope {
 
   private Envelope() {}
 
-  /** Something that writes itself as a JSON value: a row image, a {@code source} or transaction block. */
+  /**
+   * Something that writes itself as a JSON value: a row image, a {@code source} or transaction
+   * block.
+   */
   interface JsonWritable {
     void appendJson(JsonBytes out);
   }
 
   /**
-   * A PostgreSQL {@code source} block. {@code sequence} is Debezium's {@code ["<last commit lsn>","<lsn>"]}
-   * (the first is null during a snapshot).
+   * A PostgreSQL {@code source} block. {@code sequence} is Debezium's {@code ["<last commit
+   * lsn>","<lsn>"]} (the first is null during a snapshot).
    */
-  record PgSource(String table, long tsMs, String snapshot, long txId, long lsn, long previousCommitLsn)
+  record PgSource(
+      String table, long tsMs, String snapshot, long txId, long lsn, long previousCommitLsn)
       implements JsonWritable {
     @Override
     public void appendJson(JsonBytes out) {
-      out.ascii("{\"version\":\"" + CONNECTOR_VERSION + "\",\"connector\":\"postgresql\",\"name\":\"" + Table.SERVER
-          + "\",\"ts_ms\":").number(tsMs)
-          .ascii(",\"snapshot\":").string(snapshot)
+      out.ascii(
+              "{\"version\":\""
+                  + CONNECTOR_VERSION
+                  + "\",\"connector\":\"postgresql\",\"name\":\""
+                  + Table.SERVER
+                  + "\",\"ts_ms\":")
+          .number(tsMs)
+          .ascii(",\"snapshot\":")
+          .string(snapshot)
           .ascii(",\"db\":\"" + POSTGRES_DB + "\",\"sequence\":\"[");
       if ("false".equals(snapshot)) {
         out.ascii("\\\"").number(previousCommitLsn).ascii("\\\"");
       } else {
         out.ascii("null");
       }
-      out.ascii(",\\\"").number(lsn).ascii("\\\"]\",\"schema\":\"public\",\"table\":").string(table)
-          .ascii(",\"txId\":").number(txId).ascii(",\"lsn\":").number(lsn).ascii(",\"xmin\":null}");
+      out.ascii(",\\\"")
+          .number(lsn)
+          .ascii("\\\"]\",\"schema\":\"public\",\"table\":")
+          .string(table)
+          .ascii(",\"txId\":")
+          .number(txId)
+          .ascii(",\"lsn\":")
+          .number(lsn)
+          .ascii(",\"xmin\":null}");
     }
   }
 
-  /** A MySQL {@code source} block: one binlog event at {@code pos}, {@code row} within a multi-row event. */
-  record MySqlSource(String table, long tsMs, String snapshot, long pos, int row, String gtid, long thread)
+  /**
+   * A MySQL {@code source} block: one binlog event at {@code pos}, {@code row} within a multi-row
+   * event.
+   */
+  record MySqlSource(
+      String table, long tsMs, String snapshot, long pos, int row, String gtid, long thread)
       implements JsonWritable {
     @Override
     public void appendJson(JsonBytes out) {
-      out.ascii("{\"version\":\"" + CONNECTOR_VERSION + "\",\"connector\":\"mysql\",\"name\":\"" + Table.SERVER
-          + "\",\"ts_ms\":").number(tsMs)
-          .ascii(",\"snapshot\":").string(snapshot)
-          .ascii(",\"db\":\"" + MYSQL_DB + "\",\"table\":").string(table)
-          .ascii(",\"server_id\":").number(MYSQL_SERVER_ID)
-          .ascii(",\"gtid\":").string(gtid)
-          .ascii(",\"file\":\"" + MYSQL_BINLOG_FILE + "\",\"pos\":").number(pos)
-          .ascii(",\"row\":").number(row)
-          .ascii(",\"thread\":").number(thread)
+      out.ascii(
+              "{\"version\":\""
+                  + CONNECTOR_VERSION
+                  + "\",\"connector\":\"mysql\",\"name\":\""
+                  + Table.SERVER
+                  + "\",\"ts_ms\":")
+          .number(tsMs)
+          .ascii(",\"snapshot\":")
+          .string(snapshot)
+          .ascii(",\"db\":\"" + MYSQL_DB + "\",\"table\":")
+          .string(table)
+          .ascii(",\"server_id\":")
+          .number(MYSQL_SERVER_ID)
+          .ascii(",\"gtid\":")
+          .string(gtid)
+          .ascii(",\"file\":\"" + MYSQL_BINLOG_FILE + "\",\"pos\":")
+          .number(pos)
+          .ascii(",\"row\":")
+          .number(row)
+          .ascii(",\"thread\":")
+          .number(thread)
           .ascii(",\"query\":null}");
     }
   }
@@ -68,9 +101,13 @@ final class Envelope {
   record TxBlock(String id, long totalOrder, long dataCollectionOrder) implements JsonWritable {
     @Override
     public void appendJson(JsonBytes out) {
-      out.ascii("{\"id\":").string(id)
-          .ascii(",\"total_order\":").number(totalOrder)
-          .ascii(",\"data_collection_order\":").number(dataCollectionOrder).ascii('}');
+      out.ascii("{\"id\":")
+          .string(id)
+          .ascii(",\"total_order\":")
+          .number(totalOrder)
+          .ascii(",\"data_collection_order\":")
+          .number(dataCollectionOrder)
+          .ascii('}');
     }
   }
 
@@ -80,8 +117,16 @@ final class Envelope {
    * @param before the before image or null; {@code after} and {@code tx} likewise
    * @param tsMs the payload's {@code ts_ms}: when the connector processed the change
    */
-  static JsonBytes value(JsonBytes out, Table table, boolean wrapped, JsonWritable before, JsonWritable after,
-      String op, JsonWritable source, long tsMs, JsonWritable tx) {
+  static JsonBytes value(
+      JsonBytes out,
+      Table table,
+      boolean wrapped,
+      JsonWritable before,
+      JsonWritable after,
+      String op,
+      JsonWritable source,
+      long tsMs,
+      JsonWritable tx) {
     out.reset();
     if (wrapped) {
       out.raw(table.wrappedPrefix);
@@ -114,7 +159,9 @@ final class Envelope {
     return tenantId.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** A JSON key {@code {"tenant_id":…}}, optionally schema-wrapped; {@code tenantId} may be null. */
+  /**
+   * A JSON key {@code {"tenant_id":…}}, optionally schema-wrapped; {@code tenantId} may be null.
+   */
   static byte[] tenantKey(JsonBytes out, Table table, String tenantId, boolean wrapped) {
     out.reset();
     if (wrapped) {

@@ -5,43 +5,85 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Realistic fake values: people, addresses, IPs from the documentation ranges (RFC 5737/3849), pages,
- * invoice metadata. Names carry accents, apostrophes and non-Latin scripts on purpose, so that encoding
- * and escaping bugs surface. Everything is drawn from the caller's random source, hence deterministic.
+ * Realistic fake values: people, addresses, IPs from the documentation ranges (RFC 5737/3849),
+ * pages, invoice metadata. Names carry accents, apostrophes and non-Latin scripts on purpose, so
+ * that encoding and escaping bugs surface. Everything is drawn from the caller's random source,
+ * hence deterministic.
  */
 final class FakeData {
   private static final String[] FIRST = {
-    "Maria", "Jonas", "Aylin", "Mateo", "Chloé", "Sven", "Priya", "Kwame", "Yuki", "Oğuz", "Zoë", "Liam",
-    "Fatima", "Noah", "Ingrid", "Tomás", "Mei", "Olga", "Ahmed", "Sofia", "Łukasz", "Aoife"
+    "Maria", "Jonas", "Aylin", "Mateo", "Chloé", "Sven", "Priya", "Kwame", "Yuki", "Oğuz", "Zoë",
+    "Liam", "Fatima", "Noah", "Ingrid", "Tomás", "Mei", "Olga", "Ahmed", "Sofia", "Łukasz", "Aoife"
   };
   private static final String[] LAST = {
-    "Keller", "Silva", "O'Brien", "Nakamura", "Müller", "Okafor", "Rossi", "Kowalski", "Dubois", "Sharma",
-    "Andersen", "García", "Novák", "Haddad", "Lindqvist", "Chen", "van der Berg", "Nørgaard"
+    "Keller",
+    "Silva",
+    "O'Brien",
+    "Nakamura",
+    "Müller",
+    "Okafor",
+    "Rossi",
+    "Kowalski",
+    "Dubois",
+    "Sharma",
+    "Andersen",
+    "García",
+    "Novák",
+    "Haddad",
+    "Lindqvist",
+    "Chen",
+    "van der Berg",
+    "Nørgaard"
   };
+
   /** Names in their own script; they appear only in display columns, never in e-mail addresses. */
-  private static final String[] NATIVE = {"李雷", "Анна Смирнова", "佐藤 花子", "Δημήτρης Παππάς", "محمد علي"};
+  private static final String[] NATIVE = {
+    "李雷", "Анна Смирнова", "佐藤 花子", "Δημήτρης Παππάς", "محمد علي"
+  };
+
   private static final String[] FIRST_ASCII = ascii(FIRST);
   private static final String[] LAST_ASCII = ascii(LAST);
-  private static final String[] MAIL_DOMAINS = {"example.com", "example.org", "mail.example.net", "example.de"};
+  private static final String[] MAIL_DOMAINS = {
+    "example.com", "example.org", "mail.example.net", "example.de"
+  };
   private static final String[] STREETS = {
-    "Hauptstraße", "Baker Street", "Rue de Rivoli", "Calle Mayor", "Market Street", "Via Roma",
-    "Kungsgatan", "Nørregade", "ul. Marszałkowska", "Keizersgracht"
+    "Hauptstraße",
+    "Baker Street",
+    "Rue de Rivoli",
+    "Calle Mayor",
+    "Market Street",
+    "Via Roma",
+    "Kungsgatan",
+    "Nørregade",
+    "ul. Marszałkowska",
+    "Keizersgracht"
   };
   private static final String[] CITIES = {
-    "10115 Berlin, DE", "London NW1 6XE, GB", "75001 Paris, FR", "28013 Madrid, ES", "San Francisco, CA 94103, US",
-    "00184 Roma, IT", "111 57 Stockholm, SE", "1165 København K, DK", "00-001 Warszawa, PL", "1016 Amsterdam, NL"
+    "10115 Berlin, DE", "London NW1 6XE, GB", "75001 Paris, FR", "28013 Madrid, ES",
+        "San Francisco, CA 94103, US",
+    "00184 Roma, IT", "111 57 Stockholm, SE", "1165 København K, DK", "00-001 Warszawa, PL",
+        "1016 Amsterdam, NL"
   };
+
   /** Pages, most visited first; {@link #page} favours the head of the list. */
   private static final String[] PAGES = {
-    "/", "/pricing", "/docs/getting-started", "/products/widget-pro", "/blog/2024/release-notes", "/search",
+    "/", "/pricing", "/docs/getting-started", "/products/widget-pro", "/blog/2024/release-notes",
+        "/search",
     "/checkout", "/account/settings", "/docs/api/v2", "/support", "/careers", "/legal/privacy"
   };
+
   private static final String[] NOTES = {
-    "Zahlung per Überweisung", "paid by card", "said \"asap\" on the phone", "net 30 \\ PO required",
-    "réf. client 4471", "請求書再発行"
+    "Zahlung per Überweisung",
+    "paid by card",
+    "said \"asap\" on the phone",
+    "net 30 \\ PO required",
+    "réf. client 4471",
+    "請求書再発行"
   };
+
   /** The notes as JSON string literals, escaped once. */
   private static final String[] NOTES_JSON = new String[NOTES.length];
+
   private static final String[] TAGS = {"priority", "eu", "reseller", "net30", "manual-review"};
 
   static {
@@ -72,9 +114,10 @@ final class FakeData {
   static String email(SplittableRandom rng) {
     int f = rng.nextInt(FIRST.length);
     int l = rng.nextInt(LAST.length);
-    String local = rng.nextBoolean()
-        ? FIRST_ASCII[f] + "." + LAST_ASCII[l]
-        : FIRST_ASCII[f].charAt(0) + LAST_ASCII[l] + (10 + rng.nextInt(90));
+    String local =
+        rng.nextBoolean()
+            ? FIRST_ASCII[f] + "." + LAST_ASCII[l]
+            : FIRST_ASCII[f].charAt(0) + LAST_ASCII[l] + (10 + rng.nextInt(90));
     return local + "@" + MAIL_DOMAINS[rng.nextInt(MAIL_DOMAINS.length)];
   }
 
@@ -105,22 +148,34 @@ final class FakeData {
         return "{}";
       case 2:
       case 3:
-        return "{\"source\":\"api\",\"po_number\":\"PO-" + (10_000 + rng.nextInt(90_000)) + "\",\"terms\":\"net"
-            + (rng.nextBoolean() ? 30 : 60) + "\"}";
+        return "{\"source\":\"api\",\"po_number\":\"PO-"
+            + (10_000 + rng.nextInt(90_000))
+            + "\",\"terms\":\"net"
+            + (rng.nextBoolean() ? 30 : 60)
+            + "\"}";
       case 4:
       case 5:
-        return "{ \"source\": \"import\", \"batch\": " + rng.nextInt(100_000) + ", \"dry_run\": false }";
+        return "{ \"source\": \"import\", \"batch\": "
+            + rng.nextInt(100_000)
+            + ", \"dry_run\": false }";
       case 6:
       case 7:
-        StringBuilder sb = new StringBuilder("{\"lines\":").append(1 + rng.nextInt(40)).append(",\"tags\":[");
+        StringBuilder sb =
+            new StringBuilder("{\"lines\":").append(1 + rng.nextInt(40)).append(",\"tags\":[");
         int tags = 1 + rng.nextInt(3);
         for (int i = 0; i < tags; i++) {
           sb.append(i == 0 ? "\"" : ",\"").append(TAGS[rng.nextInt(TAGS.length)]).append('"');
         }
-        return sb.append("],\"discount\":{\"code\":\"SPRING\",\"pct\":").append(5 * (1 + rng.nextInt(6)))
-            .append("}}").toString();
+        return sb.append("],\"discount\":{\"code\":\"SPRING\",\"pct\":")
+            .append(5 * (1 + rng.nextInt(6)))
+            .append("}}")
+            .toString();
       default:
-        return "{\"note\":" + NOTES_JSON[rng.nextInt(NOTES.length)] + ",\"reminders\":" + rng.nextInt(3) + "}";
+        return "{\"note\":"
+            + NOTES_JSON[rng.nextInt(NOTES.length)]
+            + ",\"reminders\":"
+            + rng.nextInt(3)
+            + "}";
     }
   }
 
@@ -135,7 +190,8 @@ final class FakeData {
 
   /** A value between min and max, uniform in its logarithm: many small values, a few large ones. */
   static double logUniform(SplittableRandom rng, double min, double max) {
-    // StrictMath: results must not depend on the CPU or JIT, or the same seed would give other bytes.
+    // StrictMath: results must not depend on the CPU or JIT, or the same seed would give other
+    // bytes.
     return min * StrictMath.pow(max / min, rng.nextDouble());
   }
 
@@ -143,8 +199,13 @@ final class FakeData {
     String[] out = new String[names.length];
     for (int i = 0; i < names.length; i++) {
       String decomposed = Normalizer.normalize(names[i], Normalizer.Form.NFD);
-      out[i] = decomposed.replace("ł", "l").replace("Ł", "L").replace("ø", "o")
-          .replaceAll("[^A-Za-z]", "").toLowerCase(Locale.ROOT);
+      out[i] =
+          decomposed
+              .replace("ł", "l")
+              .replace("Ł", "L")
+              .replace("ø", "o")
+              .replaceAll("[^A-Za-z]", "")
+              .toLowerCase(Locale.ROOT);
     }
     return out;
   }

@@ -5,14 +5,14 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * One Kafka record produced by {@link TrafficGenerator}, with the ground truth of what the job must do
- * with it.
+ * One Kafka record produced by {@link TrafficGenerator}, with the ground truth of what the job must
+ * do with it.
  *
- * <p>Invariants: {@code topic} is one of {@link TrafficGenerator#topics()}; {@code timestamp} is the
- * Kafka record timestamp (epoch ms), equal to the envelope's {@code source.ts_ms} whenever the value is
- * an envelope; {@code value} is null exactly for tombstones; {@code key} is null only for records whose
- * truth is {@link Truth.Malformed}. The arrays are shared with the generator's replay buffer (a
- * duplicate re-sends the very same arrays), so callers must not modify them.
+ * <p>Invariants: {@code topic} is one of {@link TrafficGenerator#topics()}; {@code timestamp} is
+ * the Kafka record timestamp (epoch ms), equal to the envelope's {@code source.ts_ms} whenever the
+ * value is an envelope; {@code value} is null exactly for tombstones; {@code key} is null only for
+ * records whose truth is {@link Truth.Malformed}. The arrays are shared with the generator's replay
+ * buffer (a duplicate re-sends the very same arrays), so callers must not modify them.
  *
  * @param topic the topic to produce to
  * @param key the Kafka key bytes
@@ -59,7 +59,16 @@ public record GeneratedRecord(String topic, byte[] key, byte[] value, long times
     if (v != null && v.length() > 200) {
       v = v.substring(0, 200) + "...(" + value.length + " bytes)";
     }
-    return "GeneratedRecord[" + topic + " @" + timestamp + " key=" + keyText() + " value=" + v + " truth=" + truth
+    return "GeneratedRecord["
+        + topic
+        + " @"
+        + timestamp
+        + " key="
+        + keyText()
+        + " value="
+        + v
+        + " truth="
+        + truth
         + "]";
   }
 }

@@ -4,9 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * A reusable buffer that JSON text is written into directly as UTF-8 bytes: no trees, no intermediate
- * strings. A reused {@link StringBuilder} would turn UTF-16 for good at the first non-Latin-1 name and
- * make every later record slower; this buffer has no such mode.
+ * A reusable buffer that JSON text is written into directly as UTF-8 bytes: no trees, no
+ * intermediate strings. A reused {@link StringBuilder} would turn UTF-16 for good at the first
+ * non-Latin-1 name and make every later record slower; this buffer has no such mode.
  */
 final class JsonBytes {
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
@@ -45,7 +45,9 @@ final class JsonBytes {
     return this;
   }
 
-  /** Appends text known to be ASCII and to need no escaping: field names, punctuation, constants. */
+  /**
+   * Appends text known to be ASCII and to need no escaping: field names, punctuation, constants.
+   */
   JsonBytes ascii(String text) {
     int n = text.length();
     ensure(n);
@@ -101,7 +103,9 @@ final class JsonBytes {
       } else if (c < 0x800) {
         buf[len++] = (byte) (0xc0 | c >> 6);
         buf[len++] = (byte) (0x80 | c & 0x3f);
-      } else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < n
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
         int cp = Character.toCodePoint(c, s.charAt(++i));
         buf[len++] = (byte) (0xf0 | cp >> 18);
         buf[len++] = (byte) (0x80 | cp >> 12 & 0x3f);

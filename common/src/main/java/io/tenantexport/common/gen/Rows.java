@@ -10,10 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Immutable row images of the generated tables. Each writes itself as Debezium's JSON (every column,
- * declared or not, in database column order) and renders its canonical projection: the spec's declared
- * columns only, in declaration order. An update makes a new image, so the image an envelope's {@code
- * before} would have shown is always at hand for the truth.
+ * Immutable row images of the generated tables. Each writes itself as Debezium's JSON (every
+ * column, declared or not, in database column order) and renders its canonical projection: the
+ * spec's declared columns only, in declaration order. An update makes a new image, so the image an
+ * envelope's {@code before} would have shown is always at hand for the truth.
  */
 final class Rows {
   private Rows() {}
@@ -28,7 +28,14 @@ final class Rows {
     final String userEmail;
     final String ip;
 
-    PageView(String tenantId, long id, long viewedAtMicros, String page, long durationMs, String userEmail, String ip) {
+    PageView(
+        String tenantId,
+        long id,
+        long viewedAtMicros,
+        String page,
+        long durationMs,
+        String userEmail,
+        String ip) {
       this.tenantId = tenantId;
       this.id = id;
       this.viewedAtMicros = viewedAtMicros;
@@ -48,19 +55,35 @@ final class Rows {
 
     @Override
     public void appendJson(JsonBytes out) {
-      out.ascii("{\"id\":").number(id)
-          .ascii(",\"tenant_id\":").string(tenantId)
-          .ascii(",\"viewed_at\":").number(viewedAtMicros)
-          .ascii(",\"page\":").string(page)
-          .ascii(",\"duration_ms\":").number(durationMs)
-          .ascii(",\"user_email\":").string(userEmail)
-          .ascii(",\"ip\":").string(ip)
+      out.ascii("{\"id\":")
+          .number(id)
+          .ascii(",\"tenant_id\":")
+          .string(tenantId)
+          .ascii(",\"viewed_at\":")
+          .number(viewedAtMicros)
+          .ascii(",\"page\":")
+          .string(page)
+          .ascii(",\"duration_ms\":")
+          .number(durationMs)
+          .ascii(",\"user_email\":")
+          .string(userEmail)
+          .ascii(",\"ip\":")
+          .string(ip)
           .ascii('}');
     }
 
     Map<String, String> canonical() {
-      return image("tenant_id", tenantId, "id", Long.toString(id), "viewed_at", micros(viewedAtMicros),
-          "page", page, "duration_ms", Long.toString(durationMs));
+      return image(
+          "tenant_id",
+          tenantId,
+          "id",
+          Long.toString(id),
+          "viewed_at",
+          micros(viewedAtMicros),
+          "page",
+          page,
+          "duration_ms",
+          Long.toString(durationMs));
     }
   }
 
@@ -76,17 +99,38 @@ final class Rows {
     final long id;
     final String status;
     final long amountUnscaled;
+
     /** The amount as Connect sends it; set apart so that a malformed record can carry garbage. */
     final String amountBase64;
+
     final String customerName;
     final long updatedAtMicros;
     private Map<String, String> canonical;
 
-    Order(String tenantId, long id, String status, long amountUnscaled, String customerName, long updatedAtMicros) {
-      this(tenantId, id, status, amountUnscaled, base64Decimal(amountUnscaled), customerName, updatedAtMicros);
+    Order(
+        String tenantId,
+        long id,
+        String status,
+        long amountUnscaled,
+        String customerName,
+        long updatedAtMicros) {
+      this(
+          tenantId,
+          id,
+          status,
+          amountUnscaled,
+          base64Decimal(amountUnscaled),
+          customerName,
+          updatedAtMicros);
     }
 
-    Order(String tenantId, long id, String status, long amountUnscaled, String amountBase64, String customerName,
+    Order(
+        String tenantId,
+        long id,
+        String status,
+        long amountUnscaled,
+        String amountBase64,
+        String customerName,
         long updatedAtMicros) {
       this.tenantId = tenantId;
       this.id = id;
@@ -98,7 +142,8 @@ final class Rows {
     }
 
     Order changed(String newStatus, long newAmountUnscaled, long newUpdatedAtMicros) {
-      return new Order(tenantId, id, newStatus, newAmountUnscaled, customerName, newUpdatedAtMicros);
+      return new Order(
+          tenantId, id, newStatus, newAmountUnscaled, customerName, newUpdatedAtMicros);
     }
 
     long eventTimeMillis() {
@@ -111,20 +156,29 @@ final class Rows {
       appendNonKeyJson(out);
     }
 
-    /** The row without its key column, closing the object: what a record missing its row key carries. */
+    /**
+     * The row without its key column, closing the object: what a record missing its row key
+     * carries.
+     */
     void appendNonKeyJson(JsonBytes out) {
-      out.ascii("\"tenant_id\":").string(tenantId)
-          .ascii(",\"status\":").string(status)
-          .ascii(",\"amount\":").string(amountBase64)
-          .ascii(",\"customer_name\":").string(customerName)
-          .ascii(",\"updated_at\":").number(updatedAtMicros)
+      out.ascii("\"tenant_id\":")
+          .string(tenantId)
+          .ascii(",\"status\":")
+          .string(status)
+          .ascii(",\"amount\":")
+          .string(amountBase64)
+          .ascii(",\"customer_name\":")
+          .string(customerName)
+          .ascii(",\"updated_at\":")
+          .number(updatedAtMicros)
           .ascii('}');
     }
 
     /**
-     * What a PostgreSQL delete under the default replica identity carries as {@code before}: the key only,
-     * and, when {@code wrapped} (Kafka Connect's JsonConverter with schemas, which writes every field of the
-     * struct), every other column of the struct as an explicit null, in struct order.
+     * What a PostgreSQL delete under the default replica identity carries as {@code before}: the
+     * key only, and, when {@code wrapped} (Kafka Connect's JsonConverter with schemas, which writes
+     * every field of the struct), every other column of the struct as an explicit null, in struct
+     * order.
      */
     Envelope.JsonWritable keyOnly(boolean wrapped) {
       if (wrapped) {
@@ -133,12 +187,22 @@ final class Rows {
       return out -> out.ascii("{\"id\":").number(id).ascii('}');
     }
 
-
     Map<String, String> canonical() {
-      // Cached: a live row's image is the after image of one change and the before image of the next.
+      // Cached: a live row's image is the after image of one change and the before image of the
+      // next.
       if (canonical == null) {
-        canonical = image("tenant_id", tenantId, "id", Long.toString(id), "status", status,
-            "amount", decimal(amountUnscaled, AMOUNT_SCALE), "updated_at", micros(updatedAtMicros));
+        canonical =
+            image(
+                "tenant_id",
+                tenantId,
+                "id",
+                Long.toString(id),
+                "status",
+                status,
+                "amount",
+                decimal(amountUnscaled, AMOUNT_SCALE),
+                "updated_at",
+                micros(updatedAtMicros));
       }
       return canonical;
     }
@@ -155,15 +219,28 @@ final class Rows {
     final String totalBase64;
     final long issuedAtMillis;
     final int dueOnDays;
+
     /** JSON text or null (SQL NULL). */
     final String metadata;
+
     final String billingAddress;
+
     /** When the row last changed (not a column): rows idle for too long are no longer touched. */
     final long changedAtMillis;
+
     private Map<String, String> canonical;
 
-    Invoice(String tenantId, long invoiceId, String currency, long totalUnscaled, String totalBase64,
-        long issuedAtMillis, int dueOnDays, String metadata, String billingAddress, long changedAtMillis) {
+    Invoice(
+        String tenantId,
+        long invoiceId,
+        String currency,
+        long totalUnscaled,
+        String totalBase64,
+        long issuedAtMillis,
+        int dueOnDays,
+        String metadata,
+        String billingAddress,
+        long changedAtMillis) {
       this.tenantId = tenantId;
       this.invoiceId = invoiceId;
       this.currency = currency;
@@ -177,8 +254,17 @@ final class Rows {
     }
 
     Invoice changed(long newTotalUnscaled, int newDueOnDays, String newMetadata, long nowMillis) {
-      return new Invoice(tenantId, invoiceId, currency, newTotalUnscaled, base64Decimal(newTotalUnscaled),
-          issuedAtMillis, newDueOnDays, newMetadata, billingAddress, nowMillis);
+      return new Invoice(
+          tenantId,
+          invoiceId,
+          currency,
+          newTotalUnscaled,
+          base64Decimal(newTotalUnscaled),
+          issuedAtMillis,
+          newDueOnDays,
+          newMetadata,
+          billingAddress,
+          nowMillis);
     }
 
     long eventTimeMillis() {
@@ -187,28 +273,51 @@ final class Rows {
 
     @Override
     public void appendJson(JsonBytes out) {
-      out.ascii("{\"invoice_id\":").number(invoiceId)
-          .ascii(",\"tenant_id\":").string(tenantId)
-          .ascii(",\"currency\":").string(currency)
-          .ascii(",\"total\":").string(totalBase64)
-          .ascii(",\"issued_at\":").number(issuedAtMillis)
-          .ascii(",\"due_on\":").number(dueOnDays)
-          .ascii(",\"metadata\":").string(metadata)
-          .ascii(",\"billing_address\":").string(billingAddress)
+      out.ascii("{\"invoice_id\":")
+          .number(invoiceId)
+          .ascii(",\"tenant_id\":")
+          .string(tenantId)
+          .ascii(",\"currency\":")
+          .string(currency)
+          .ascii(",\"total\":")
+          .string(totalBase64)
+          .ascii(",\"issued_at\":")
+          .number(issuedAtMillis)
+          .ascii(",\"due_on\":")
+          .number(dueOnDays)
+          .ascii(",\"metadata\":")
+          .string(metadata)
+          .ascii(",\"billing_address\":")
+          .string(billingAddress)
           .ascii('}');
     }
 
     Map<String, String> canonical() {
       if (canonical == null) {
-        canonical = image("tenant_id", tenantId, "invoice_id", Long.toString(invoiceId), "currency", currency,
-            "total", decimal(totalUnscaled, TOTAL_SCALE), "issued_at", Instant.ofEpochMilli(issuedAtMillis).toString(),
-            "due_on", LocalDate.ofEpochDay(dueOnDays).toString(), "metadata", metadata);
+        canonical =
+            image(
+                "tenant_id",
+                tenantId,
+                "invoice_id",
+                Long.toString(invoiceId),
+                "currency",
+                currency,
+                "total",
+                decimal(totalUnscaled, TOTAL_SCALE),
+                "issued_at",
+                Instant.ofEpochMilli(issuedAtMillis).toString(),
+                "due_on",
+                LocalDate.ofEpochDay(dueOnDays).toString(),
+                "metadata",
+                metadata);
       }
       return canonical;
     }
   }
 
-  /** Connect's Decimal encoding: base64 of the minimal big-endian two's-complement unscaled value. */
+  /**
+   * Connect's Decimal encoding: base64 of the minimal big-endian two's-complement unscaled value.
+   */
   static String base64Decimal(long unscaled) {
     return Base64.getEncoder().encodeToString(BigInteger.valueOf(unscaled).toByteArray());
   }
@@ -219,10 +328,13 @@ final class Rows {
 
   static String micros(long epochMicros) {
     long seconds = Math.floorDiv(epochMicros, 1_000_000L);
-    return Instant.ofEpochSecond(seconds, Math.floorMod(epochMicros, 1_000_000L) * 1_000L).toString();
+    return Instant.ofEpochSecond(seconds, Math.floorMod(epochMicros, 1_000_000L) * 1_000L)
+        .toString();
   }
 
-  /** An unmodifiable image from alternating column names and canonical values (values may be null). */
+  /**
+   * An unmodifiable image from alternating column names and canonical values (values may be null).
+   */
   private static Map<String, String> image(String... columnsAndValues) {
     Map<String, String> m = new LinkedHashMap<>(columnsAndValues.length);
     for (int i = 0; i < columnsAndValues.length; i += 2) {

@@ -11,7 +11,9 @@ public enum ColumnType {
   LONG,
   DOUBLE,
   BOOLEAN,
-  /** Debezium {@code precise} decimal: base64 of the two's-complement unscaled value; needs a scale. */
+  /**
+   * Debezium {@code precise} decimal: base64 of the two's-complement unscaled value; needs a scale.
+   */
   DECIMAL,
   /** Epoch milliseconds ({@code io.debezium.time.Timestamp}); see {@link ColumnSpec#unit()}. */
   TIMESTAMP,
@@ -28,8 +30,12 @@ public enum ColumnType {
     try {
       return ColumnType.valueOf(raw.trim().toUpperCase(Locale.ROOT));
     } catch (RuntimeException e) {
-      throw new SpecException(where + ": unknown column type '" + raw + "' (one of string, long, double,"
-          + " boolean, decimal, timestamp, zoned_timestamp, date, time, json)");
+      throw new SpecException(
+          where
+              + ": unknown column type '"
+              + raw
+              + "' (one of string, long, double,"
+              + " boolean, decimal, timestamp, zoned_timestamp, date, time, json)");
     }
   }
 

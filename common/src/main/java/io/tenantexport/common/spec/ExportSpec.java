@@ -22,10 +22,10 @@ import java.util.regex.Pattern;
 /**
  * The export spec: which tables, columns and metrics leave the job, and how windows are cut.
  *
- * <p>Loaded from a YAML file (see {@code deploy/export-spec.yaml}) and validated completely at start-up;
- * every error names the file, the entry and the problem. Its {@link #version()} is the
- * {@code export_version} stamped on every output. Immutable; serializable so that Flink can ship it to
- * operators.
+ * <p>Loaded from a YAML file (see {@code deploy/export-spec.yaml}) and validated completely at
+ * start-up; every error names the file, the entry and the problem. Its {@link #version()} is the
+ * {@code export_version} stamped on every output. Immutable; serializable so that Flink can ship it
+ * to operators.
  */
 public final class ExportSpec implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -39,8 +39,14 @@ public final class ExportSpec implements Serializable {
   private final Duration maxEventTimeAhead;
   private final Map<String, TableSpec> tables;
 
-  private ExportSpec(String source, int version, String tenantColumn, Duration window,
-      Duration allowedLateness, Duration maxEventTimeAhead, Map<String, TableSpec> tables) {
+  private ExportSpec(
+      String source,
+      int version,
+      String tenantColumn,
+      Duration window,
+      Duration allowedLateness,
+      Duration maxEventTimeAhead,
+      Map<String, TableSpec> tables) {
     this.source = source;
     this.version = version;
     this.tenantColumn = tenantColumn;
@@ -72,16 +78,28 @@ public final class ExportSpec implements Serializable {
       throw new SpecException(source + ": expected a YAML mapping with version, window and tables");
     }
     Reader r = new Reader(source);
-    r.onlyKeys(root, "top level", "version", "tenant_column", "window", "allowed_lateness", "max_event_time_ahead",
+    r.onlyKeys(
+        root,
+        "top level",
+        "version",
+        "tenant_column",
+        "window",
+        "allowed_lateness",
+        "max_event_time_ahead",
         "tables");
     int version = r.positiveInt(root, "version", "top level");
     String tenantColumn = r.ident(root.path("tenant_column").asText("tenant_id"), "tenant_column");
     Duration window = r.duration(root, "window", "top level", null);
     Duration lateness = r.duration(root, "allowed_lateness", "top level", Duration.ZERO);
     Duration ahead = r.duration(root, "max_event_time_ahead", "top level", Duration.ofHours(1));
-    if (window.isZero() || window.isNegative() || Duration.ofDays(1).toMillis() % window.toMillis() != 0) {
-      throw new SpecException(source + ": window " + root.path("window").asText()
-          + " must be positive and divide a day evenly (for example 1m, 5m, 1h)");
+    if (window.isZero()
+        || window.isNegative()
+        || Duration.ofDays(1).toMillis() % window.toMillis() != 0) {
+      throw new SpecException(
+          source
+              + ": window "
+              + root.path("window").asText()
+              + " must be positive and divide a day evenly (for example 1m, 5m, 1h)");
     }
     JsonNode tablesNode = root.path("tables");
     if (!tablesNode.isArray() || tablesNode.isEmpty()) {
@@ -92,12 +110,20 @@ public final class ExportSpec implements Serializable {
     for (int i = 0; i < tablesNode.size(); i++) {
       TableSpec t = r.table(tablesNode.get(i), i, tenantColumn);
       if (tables.put(t.name(), t) != null) {
-        throw new SpecException(source + ": tables[" + i + "] (" + t.name() + "): table listed twice");
+        throw new SpecException(
+            source + ": tables[" + i + "] (" + t.name() + "): table listed twice");
       }
       for (MetricSpec m : t.metrics()) {
         if (!metricNames.add(m.name())) {
-          throw new SpecException(source + ": tables[" + i + "] (" + t.name() + "): metric '" + m.name()
-              + "' is already defined by another table; metric names are unique");
+          throw new SpecException(
+              source
+                  + ": tables["
+                  + i
+                  + "] ("
+                  + t.name()
+                  + "): metric '"
+                  + m.name()
+                  + "' is already defined by another table; metric names are unique");
         }
       }
     }
@@ -105,18 +131,28 @@ public final class ExportSpec implements Serializable {
   }
 
   /**
-   * The same spec with other windowing, for demos that cannot wait minutes for a window to close; the
-   * export version stays, so use it only where outputs are thrown away.
+   * The same spec with other windowing, for demos that cannot wait minutes for a window to close;
+   * the export version stays, so use it only where outputs are thrown away.
    */
   public ExportSpec withWindowing(Duration newWindow, Duration newLateness) {
-    if (newWindow.isZero() || newWindow.isNegative() || Duration.ofDays(1).toMillis() % newWindow.toMillis() != 0) {
-      throw new SpecException(source + ": window " + newWindow + " must be positive and divide a day evenly");
+    if (newWindow.isZero()
+        || newWindow.isNegative()
+        || Duration.ofDays(1).toMillis() % newWindow.toMillis() != 0) {
+      throw new SpecException(
+          source + ": window " + newWindow + " must be positive and divide a day evenly");
     }
     if (newLateness.isNegative()) {
-      throw new SpecException(source + ": allowed lateness " + newLateness + " must not be negative");
+      throw new SpecException(
+          source + ": allowed lateness " + newLateness + " must not be negative");
     }
-    return new ExportSpec(source + " (window " + newWindow + ", lateness " + newLateness + ")", version,
-        tenantColumn, newWindow, newLateness, maxEventTimeAhead, new LinkedHashMap<>(tables));
+    return new ExportSpec(
+        source + " (window " + newWindow + ", lateness " + newLateness + ")",
+        version,
+        tenantColumn,
+        newWindow,
+        newLateness,
+        maxEventTimeAhead,
+        new LinkedHashMap<>(tables));
   }
 
   /** Where the spec was loaded from, for messages. */
@@ -181,7 +217,8 @@ public final class ExportSpec implements Serializable {
       for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
         String k = it.next();
         if (!ok.contains(k)) {
-          throw error(entry, "unknown key '" + k + "' (allowed: " + String.join(", ", allowed) + ")");
+          throw error(
+              entry, "unknown key '" + k + "' (allowed: " + String.join(", ", allowed) + ")");
         }
       }
     }
@@ -189,14 +226,16 @@ public final class ExportSpec implements Serializable {
     int positiveInt(JsonNode node, String key, String entry) {
       JsonNode v = node.get(key);
       if (v == null || !v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 1) {
-        throw error(entry, "'" + key + "' must be a positive integer, got " + (v == null ? "nothing" : v));
+        throw error(
+            entry, "'" + key + "' must be a positive integer, got " + (v == null ? "nothing" : v));
       }
       return v.asInt();
     }
 
     String ident(String value, String entry) {
       if (value == null || !IDENT.matcher(value).matches()) {
-        throw error(entry, "'" + value + "' is not a valid column or table name (" + IDENT.pattern() + ")");
+        throw error(
+            entry, "'" + value + "' is not a valid column or table name (" + IDENT.pattern() + ")");
       }
       return value;
     }
@@ -211,7 +250,13 @@ public final class ExportSpec implements Serializable {
       }
       Duration d = Durations.parseOrNull(v.asText());
       if (d == null) {
-        throw error(entry, "'" + key + "' must be a duration like 500ms, 30s, 5m, 2h or 7d, got '" + v.asText() + "'");
+        throw error(
+            entry,
+            "'"
+                + key
+                + "' must be a duration like 500ms, 30s, 5m, 2h or 7d, got '"
+                + v.asText()
+                + "'");
       }
       return d;
     }
@@ -238,13 +283,28 @@ public final class ExportSpec implements Serializable {
       }
       String name = ident(t.path("name").asText(null), entry + ".name");
       entry = entry + " (" + name + ")";
-      onlyKeys(t, entry, "name", "mode", "key", "retention", "event_time", "columns", "dimensions", "metrics");
+      onlyKeys(
+          t,
+          entry,
+          "name",
+          "mode",
+          "key",
+          "retention",
+          "event_time",
+          "columns",
+          "dimensions",
+          "metrics");
       String modeText = t.path("mode").asText("append_only");
       TableSpec.Mode mode;
       switch (modeText) {
-        case "append_only": mode = TableSpec.Mode.APPEND_ONLY; break;
-        case "mutable": mode = TableSpec.Mode.MUTABLE; break;
-        default: throw error(entry, "mode must be append_only or mutable, got '" + modeText + "'");
+        case "append_only":
+          mode = TableSpec.Mode.APPEND_ONLY;
+          break;
+        case "mutable":
+          mode = TableSpec.Mode.MUTABLE;
+          break;
+        default:
+          throw error(entry, "mode must be append_only or mutable, got '" + modeText + "'");
       }
       JsonNode colsNode = t.path("columns");
       if (!colsNode.isObject() || colsNode.isEmpty()) {
@@ -262,7 +322,8 @@ public final class ExportSpec implements Serializable {
       List<String> key = names(t, "key", entry);
       Duration retention = duration(t, "retention", entry, Duration.ofDays(30));
       if (mode == TableSpec.Mode.MUTABLE && key.isEmpty()) {
-        throw error(entry, "a mutable table needs 'key': the primary-key columns that identify a row");
+        throw error(
+            entry, "a mutable table needs 'key': the primary-key columns that identify a row");
       }
       String eventTime = ident(t.path("event_time").asText(null), entry + ".event_time");
       List<String> dims = names(t, "dimensions", entry);
@@ -272,9 +333,15 @@ public final class ExportSpec implements Serializable {
         }
       }
       ColumnType etType = columns.get(eventTime).type();
-      if (etType != ColumnType.TIMESTAMP && etType != ColumnType.ZONED_TIMESTAMP && etType != ColumnType.DATE) {
-        throw error(entry, "event_time column '" + eventTime + "' must be a timestamp, zoned_timestamp or date, is "
-            + etType.name().toLowerCase(Locale.ROOT));
+      if (etType != ColumnType.TIMESTAMP
+          && etType != ColumnType.ZONED_TIMESTAMP
+          && etType != ColumnType.DATE) {
+        throw error(
+            entry,
+            "event_time column '"
+                + eventTime
+                + "' must be a timestamp, zoned_timestamp or date, is "
+                + etType.name().toLowerCase(Locale.ROOT));
       }
       JsonNode ms = t.path("metrics");
       if (!ms.isArray() || ms.isEmpty()) {
@@ -290,7 +357,9 @@ public final class ExportSpec implements Serializable {
         try {
           kind = MetricSpec.Kind.valueOf(m.path("type").asText("").toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-          throw error(mEntry, "type must be count, sum, min or max, got '" + m.path("type").asText("") + "'");
+          throw error(
+              mEntry,
+              "type must be count, sum, min or max, got '" + m.path("type").asText("") + "'");
         }
         String col = m.hasNonNull("column") ? m.get("column").asText() : null;
         if (kind == MetricSpec.Kind.COUNT) {
@@ -299,21 +368,34 @@ public final class ExportSpec implements Serializable {
           }
         } else {
           if (col == null) {
-            throw error(mEntry, "a " + kind.name().toLowerCase(Locale.ROOT) + " metric needs 'column'");
+            throw error(
+                mEntry, "a " + kind.name().toLowerCase(Locale.ROOT) + " metric needs 'column'");
           }
           ColumnSpec c = columns.get(col);
           if (c == null) {
             throw error(mEntry, "column '" + col + "' is not declared under 'columns'");
           }
           if (!c.type().isNumeric()) {
-            throw error(mEntry, "column '" + col + "' is " + c.type().name().toLowerCase(Locale.ROOT)
-                + ", not numeric (long, double or decimal)");
+            throw error(
+                mEntry,
+                "column '"
+                    + col
+                    + "' is "
+                    + c.type().name().toLowerCase(Locale.ROOT)
+                    + ", not numeric (long, double or decimal)");
           }
         }
         metrics.add(new MetricSpec(mName, kind, col));
       }
-      return new TableSpec(name, mode, List.copyOf(key), retention, eventTime,
-          Collections.unmodifiableMap(columns), List.copyOf(dims), List.copyOf(metrics));
+      return new TableSpec(
+          name,
+          mode,
+          List.copyOf(key),
+          retention,
+          eventTime,
+          Collections.unmodifiableMap(columns),
+          List.copyOf(dims),
+          List.copyOf(metrics));
     }
 
     ColumnSpec column(String name, JsonNode node, String entry) {
@@ -343,7 +425,8 @@ public final class ExportSpec implements Serializable {
       }
       ColumnType type = ColumnType.parse(typeText, source + ": " + entry);
       if (type == ColumnType.DECIMAL && scale < 0) {
-        throw error(entry, "a decimal column needs 'scale' (used when the envelope carries no schema)");
+        throw error(
+            entry, "a decimal column needs 'scale' (used when the envelope carries no schema)");
       }
       return new ColumnSpec(name, type, scale, unit);
     }

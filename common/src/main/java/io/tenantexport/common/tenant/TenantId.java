@@ -4,7 +4,8 @@ import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * A validated tenant id: the only form in which a tenant may reach a path, a SQL value or a Kafka key.
+ * A validated tenant id: the only form in which a tenant may reach a path, a SQL value or a Kafka
+ * key.
  *
  * <p>Invariant: {@link #value()} matches {@link #PATTERN}: 1 to {@value #MAX_LENGTH} characters of
  * lower-case ASCII letters, digits, {@code -} and {@code _}, starting with a letter or digit. That
@@ -13,7 +14,8 @@ import java.util.regex.Pattern;
  */
 public final class TenantId implements Comparable<TenantId> {
   public static final int MAX_LENGTH = 64;
-  public static final Pattern PATTERN = Pattern.compile("[a-z0-9][a-z0-9_-]{0," + (MAX_LENGTH - 1) + "}");
+  public static final Pattern PATTERN =
+      Pattern.compile("[a-z0-9][a-z0-9_-]{0," + (MAX_LENGTH - 1) + "}");
 
   private final String value;
 
@@ -24,7 +26,8 @@ public final class TenantId implements Comparable<TenantId> {
   /**
    * Validates {@code raw}.
    *
-   * @param where names the origin of the value for the error message, e.g. "record key of orders/0@17"
+   * @param where names the origin of the value for the error message, e.g. "record key of
+   *     orders/0@17"
    * @throws InvalidTenantIdException naming the problem, the (escaped, truncated) value and where
    */
   public static TenantId of(String raw, String where) {
@@ -57,7 +60,9 @@ public final class TenantId implements Comparable<TenantId> {
     return null;
   }
 
-  /** A printable, bounded rendering of an untrusted value for messages: quoted, escaped, cut at 80. */
+  /**
+   * A printable, bounded rendering of an untrusted value for messages: quoted, escaped, cut at 80.
+   */
   public static String describe(String raw) {
     if (raw == null) {
       return "null";

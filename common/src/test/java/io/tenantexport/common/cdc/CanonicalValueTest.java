@@ -40,29 +40,56 @@ class CanonicalValueTest {
         Arguments.of("bytes", "org.apache.kafka.connect.data.Decimal", "3", "\"AA==\"", "0.000"),
         Arguments.of("bytes", "org.apache.kafka.connect.data.Decimal", "-2", "\"AYY8\"", "9990000"),
         Arguments.of("bytes", "org.apache.kafka.connect.data.Decimal", "2", "12.50", "12.50"),
-        Arguments.of("struct", "io.debezium.data.VariableScaleDecimal", null, "{\"scale\":2,\"value\":\"EtaH\"}",
+        Arguments.of(
+            "struct",
+            "io.debezium.data.VariableScaleDecimal",
+            null,
+            "{\"scale\":2,\"value\":\"EtaH\"}",
             "12345.67"),
-        Arguments.of("struct", "io.debezium.data.VariableScaleDecimal", null, "{\"scale\":0,\"value\":\"+w==\"}",
+        Arguments.of(
+            "struct",
+            "io.debezium.data.VariableScaleDecimal",
+            null,
+            "{\"scale\":0,\"value\":\"+w==\"}",
             "-5"),
         Arguments.of("int32", "io.debezium.time.Date", null, "0", "1970-01-01"),
         Arguments.of("int32", "org.apache.kafka.connect.data.Date", null, "-1", "1969-12-31"),
         Arguments.of("int32", "io.debezium.time.Time", null, "0", "00:00"),
-        Arguments.of("int32", "org.apache.kafka.connect.data.Time", null, "45296789", "12:34:56.789"),
+        Arguments.of(
+            "int32", "org.apache.kafka.connect.data.Time", null, "45296789", "12:34:56.789"),
         Arguments.of("int64", "io.debezium.time.MicroTime", null, "86399999999", "23:59:59.999999"),
         Arguments.of("int64", "io.debezium.time.NanoTime", null, "1", "00:00:00.000000001"),
         Arguments.of("int64", "io.debezium.time.Timestamp", null, "-1", "1969-12-31T23:59:59.999Z"),
-        Arguments.of("int64", "org.apache.kafka.connect.data.Timestamp", null, "0", "1970-01-01T00:00:00Z"),
-        Arguments.of("int64", "io.debezium.time.MicroTimestamp", null, "-1", "1969-12-31T23:59:59.999999Z"),
-        Arguments.of("int64", "io.debezium.time.NanoTimestamp", null, "1", "1970-01-01T00:00:00.000000001Z"),
-        Arguments.of("string", "io.debezium.time.ZonedTimestamp", null, "\"2025-06-30T23:30:00-05:00\"",
+        Arguments.of(
+            "int64", "org.apache.kafka.connect.data.Timestamp", null, "0", "1970-01-01T00:00:00Z"),
+        Arguments.of(
+            "int64", "io.debezium.time.MicroTimestamp", null, "-1", "1969-12-31T23:59:59.999999Z"),
+        Arguments.of(
+            "int64", "io.debezium.time.NanoTimestamp", null, "1", "1970-01-01T00:00:00.000000001Z"),
+        Arguments.of(
+            "string",
+            "io.debezium.time.ZonedTimestamp",
+            null,
+            "\"2025-06-30T23:30:00-05:00\"",
             "2025-07-01T04:30:00Z"),
-        Arguments.of("string", "io.debezium.time.ZonedTimestamp", null, "\"2025-01-01T10:00:00.123456Z\"",
+        Arguments.of(
+            "string",
+            "io.debezium.time.ZonedTimestamp",
+            null,
+            "\"2025-01-01T10:00:00.123456Z\"",
             "2025-01-01T10:00:00.123456Z"),
-        Arguments.of("string", "io.debezium.time.ZonedTime", null, "\"23:15:00+02:00\"", "23:15:00+02:00"),
+        Arguments.of(
+            "string", "io.debezium.time.ZonedTime", null, "\"23:15:00+02:00\"", "23:15:00+02:00"),
         Arguments.of("int32", "io.debezium.time.Year", null, "1999", "1999"),
-        Arguments.of("string", "io.debezium.data.Json", null, "\"{ \\\"a\\\" : 1 }\"", "{ \"a\" : 1 }"),
-        Arguments.of("string", "io.debezium.data.Json", null, "{\"b\": [1, 2.50]}", "{\"b\":[1,2.50]}"),
-        Arguments.of("string", "io.debezium.data.Uuid", null, "\"9f1c0c6e-3f0b-4c1e-9d7a-2b1f0f3e8d11\"",
+        Arguments.of(
+            "string", "io.debezium.data.Json", null, "\"{ \\\"a\\\" : 1 }\"", "{ \"a\" : 1 }"),
+        Arguments.of(
+            "string", "io.debezium.data.Json", null, "{\"b\": [1, 2.50]}", "{\"b\":[1,2.50]}"),
+        Arguments.of(
+            "string",
+            "io.debezium.data.Uuid",
+            null,
+            "\"9f1c0c6e-3f0b-4c1e-9d7a-2b1f0f3e8d11\"",
             "9f1c0c6e-3f0b-4c1e-9d7a-2b1f0f3e8d11"),
         Arguments.of("int8", null, null, "-5", "-5"),
         Arguments.of("int64", null, null, "9223372036854775807", "9223372036854775807"),
@@ -79,35 +106,63 @@ class CanonicalValueTest {
 
   @ParameterizedTest(name = "{0} {1} {3} -> {4}")
   @MethodSource("bySchema")
-  void rendersByConnectSchema(String type, String name, String scale, String value, String canonical) throws Exception {
-    assertThat(CanonicalValue.withSchema(schema(type, name, scale), json(value))).isEqualTo(canonical);
+  void rendersByConnectSchema(
+      String type, String name, String scale, String value, String canonical) throws Exception {
+    assertThat(CanonicalValue.withSchema(schema(type, name, scale), json(value)))
+        .isEqualTo(canonical);
   }
 
   @Test
   void jsonNullIsNullWhateverTheType() throws Exception {
-    assertThat(CanonicalValue.withSchema(schema("int64", "io.debezium.time.MicroTimestamp", null), json("null")))
+    assertThat(
+            CanonicalValue.withSchema(
+                schema("int64", "io.debezium.time.MicroTimestamp", null), json("null")))
         .isNull();
-    assertThat(CanonicalValue.withSpec(new ColumnSpec("c", ColumnType.DECIMAL, 2, "ms"), json("null"))).isNull();
+    assertThat(
+            CanonicalValue.withSpec(new ColumnSpec("c", ColumnType.DECIMAL, 2, "ms"), json("null")))
+        .isNull();
   }
 
   static Stream<Arguments> undecodableBySchema() {
     return Stream.of(
-        Arguments.of("bytes", "org.apache.kafka.connect.data.Decimal", "2", "\"SECRET!!\"", "not base64"),
-        Arguments.of("bytes", "org.apache.kafka.connect.data.Decimal", "2", "\"\"", "empty byte string"),
-        Arguments.of("bytes", "org.apache.kafka.connect.data.Decimal", null, "\"BOI=\"", "parameters.scale"),
-        Arguments.of("bytes", "org.apache.kafka.connect.data.Decimal", "99999", "\"BOI=\"", "beyond"),
-        Arguments.of("bytes", "org.apache.kafka.connect.data.Decimal", "2", "true", "a JSON boolean"),
-        Arguments.of("struct", "io.debezium.data.VariableScaleDecimal", null, "\"SECRET\"", "JSON object"),
-        Arguments.of("struct", "io.debezium.data.VariableScaleDecimal", null,
-            "{\"scale\":2147483647,\"value\":\"AQ==\"}", "beyond"),
-        Arguments.of("struct", "io.debezium.data.VariableScaleDecimal", null, "{\"value\":\"AQ==\"}", "'scale'"),
+        Arguments.of(
+            "bytes", "org.apache.kafka.connect.data.Decimal", "2", "\"SECRET!!\"", "not base64"),
+        Arguments.of(
+            "bytes", "org.apache.kafka.connect.data.Decimal", "2", "\"\"", "empty byte string"),
+        Arguments.of(
+            "bytes", "org.apache.kafka.connect.data.Decimal", null, "\"BOI=\"", "parameters.scale"),
+        Arguments.of(
+            "bytes", "org.apache.kafka.connect.data.Decimal", "99999", "\"BOI=\"", "beyond"),
+        Arguments.of(
+            "bytes", "org.apache.kafka.connect.data.Decimal", "2", "true", "a JSON boolean"),
+        Arguments.of(
+            "struct", "io.debezium.data.VariableScaleDecimal", null, "\"SECRET\"", "JSON object"),
+        Arguments.of(
+            "struct",
+            "io.debezium.data.VariableScaleDecimal",
+            null,
+            "{\"scale\":2147483647,\"value\":\"AQ==\"}",
+            "beyond"),
+        Arguments.of(
+            "struct",
+            "io.debezium.data.VariableScaleDecimal",
+            null,
+            "{\"value\":\"AQ==\"}",
+            "'scale'"),
         Arguments.of("int64", "io.debezium.time.MicroTime", null, "86400000000", "within one day"),
         Arguments.of("int32", "io.debezium.time.Time", null, "-1", "within one day"),
-        Arguments.of("int64", "io.debezium.time.NanoTime", null, "9223372036854775807", "within one day"),
+        Arguments.of(
+            "int64", "io.debezium.time.NanoTime", null, "9223372036854775807", "within one day"),
         Arguments.of("int32", "io.debezium.time.Date", null, "999999999999", "date range"),
-        Arguments.of("string", "io.debezium.time.ZonedTimestamp", null, "\"2025-01-01T10:00:00\"", "ISO-8601"),
+        Arguments.of(
+            "string",
+            "io.debezium.time.ZonedTimestamp",
+            null,
+            "\"2025-01-01T10:00:00\"",
+            "ISO-8601"),
         Arguments.of("string", "io.debezium.time.ZonedTimestamp", null, "\"SECRET\"", "ISO-8601"),
-        Arguments.of("int64", "io.debezium.time.Timestamp", null, "\"1735725600000\"", "a JSON string"),
+        Arguments.of(
+            "int64", "io.debezium.time.Timestamp", null, "\"1735725600000\"", "a JSON string"),
         Arguments.of("int64", null, null, "1.5", "64-bit integer"),
         Arguments.of("int64", null, null, "100000000000000000000000000000", "64-bit integer"),
         Arguments.of("float64", null, null, "\"SECRET\"", "JSON number"),
@@ -120,8 +175,8 @@ class CanonicalValueTest {
 
   @ParameterizedTest(name = "{0} {1} {3}: {4}")
   @MethodSource("undecodableBySchema")
-  void refusesWhatItsSchemaCannotDecodeWithoutQuotingIt(String type, String name, String scale, String value,
-      String problem) {
+  void refusesWhatItsSchemaCannotDecodeWithoutQuotingIt(
+      String type, String name, String scale, String value, String problem) {
     assertThatThrownBy(() -> CanonicalValue.withSchema(schema(type, name, scale), json(value)))
         .isInstanceOf(CanonicalValue.NotDecodable.class)
         .hasMessageContaining(problem)
@@ -141,9 +196,15 @@ class CanonicalValueTest {
         Arguments.of(ColumnType.DECIMAL, 2, "ms", "-0.0100", "-0.0100"),
         Arguments.of(ColumnType.DECIMAL, 0, "ms", "{\"scale\":3,\"value\":\"EtaH\"}", "1234.567"),
         Arguments.of(ColumnType.TIMESTAMP, -1, "ms", "1735725600123", "2025-01-01T10:00:00.123Z"),
-        Arguments.of(ColumnType.TIMESTAMP, -1, "us", "1735725600123456", "2025-01-01T10:00:00.123456Z"),
+        Arguments.of(
+            ColumnType.TIMESTAMP, -1, "us", "1735725600123456", "2025-01-01T10:00:00.123456Z"),
         Arguments.of(ColumnType.TIMESTAMP, -1, "ns", "-1", "1969-12-31T23:59:59.999999999Z"),
-        Arguments.of(ColumnType.ZONED_TIMESTAMP, -1, "ms", "\"2025-01-01T11:00:00+01:00\"", "2025-01-01T10:00:00Z"),
+        Arguments.of(
+            ColumnType.ZONED_TIMESTAMP,
+            -1,
+            "ms",
+            "\"2025-01-01T11:00:00+01:00\"",
+            "2025-01-01T10:00:00Z"),
         Arguments.of(ColumnType.DATE, -1, "ms", "20119", "2025-01-31"),
         Arguments.of(ColumnType.TIME, -1, "ms", "37230500", "10:20:30.500"),
         Arguments.of(ColumnType.TIME, -1, "us", "37230000000", "10:20:30"),
@@ -154,9 +215,10 @@ class CanonicalValueTest {
 
   @ParameterizedTest(name = "{0} {2} {3} -> {4}")
   @MethodSource("bySpec")
-  void rendersBySpecDeclarationWithoutSchema(ColumnType type, int scale, String unit, String value, String canonical)
-      throws Exception {
-    assertThat(CanonicalValue.withSpec(new ColumnSpec("c", type, scale, unit), json(value))).isEqualTo(canonical);
+  void rendersBySpecDeclarationWithoutSchema(
+      ColumnType type, int scale, String unit, String value, String canonical) throws Exception {
+    assertThat(CanonicalValue.withSpec(new ColumnSpec("c", type, scale, unit), json(value)))
+        .isEqualTo(canonical);
   }
 
   @Test
@@ -172,12 +234,23 @@ class CanonicalValueTest {
 
   @Test
   void specTypesRefuseJsonOfTheWrongKind() {
-    assertThatThrownBy(() -> CanonicalValue.withSpec(new ColumnSpec("c", ColumnType.LONG, -1, "ms"), json("\"7\"")))
-        .isInstanceOf(CanonicalValue.NotDecodable.class).hasMessageContaining("64-bit integer for long");
-    assertThatThrownBy(() -> CanonicalValue.withSpec(new ColumnSpec("c", ColumnType.TIME, -1, "us"),
-        json("86400000000"))).isInstanceOf(CanonicalValue.NotDecodable.class);
-    assertThatThrownBy(() -> CanonicalValue.withSpec(new ColumnSpec("c", ColumnType.STRING, -1, "ms"), json("{}")))
-        .isInstanceOf(CanonicalValue.NotDecodable.class).hasMessageContaining("a JSON object");
+    assertThatThrownBy(
+            () ->
+                CanonicalValue.withSpec(
+                    new ColumnSpec("c", ColumnType.LONG, -1, "ms"), json("\"7\"")))
+        .isInstanceOf(CanonicalValue.NotDecodable.class)
+        .hasMessageContaining("64-bit integer for long");
+    assertThatThrownBy(
+            () ->
+                CanonicalValue.withSpec(
+                    new ColumnSpec("c", ColumnType.TIME, -1, "us"), json("86400000000")))
+        .isInstanceOf(CanonicalValue.NotDecodable.class);
+    assertThatThrownBy(
+            () ->
+                CanonicalValue.withSpec(
+                    new ColumnSpec("c", ColumnType.STRING, -1, "ms"), json("{}")))
+        .isInstanceOf(CanonicalValue.NotDecodable.class)
+        .hasMessageContaining("a JSON object");
   }
 
   static Stream<Arguments> eventTimes() {
@@ -190,15 +263,17 @@ class CanonicalValueTest {
 
   @ParameterizedTest(name = "{0} -> {1}")
   @MethodSource("eventTimes")
-  void eventTimeFloorsInstantsToTheMillisecondAndDatesToTheirUtcMidnight(String canonical, long millis)
-      throws Exception {
+  void eventTimeFloorsInstantsToTheMillisecondAndDatesToTheirUtcMidnight(
+      String canonical, long millis) throws Exception {
     assertThat(CanonicalValue.eventTimeMillis(canonical)).isEqualTo(millis);
   }
 
   @Test
   void eventTimeRefusesWhatIsNoInstantOrDateOrLiesBeyondEpochMilliseconds() {
-    for (String bad : new String[] {"hello", "12:00", "+999999999-12-31", "+1000000000-01-01T00:00:00Z", ""}) {
-      assertThatThrownBy(() -> CanonicalValue.eventTimeMillis(bad)).as(bad)
+    for (String bad :
+        new String[] {"hello", "12:00", "+999999999-12-31", "+1000000000-01-01T00:00:00Z", ""}) {
+      assertThatThrownBy(() -> CanonicalValue.eventTimeMillis(bad))
+          .as(bad)
           .isInstanceOf(CanonicalValue.NotDecodable.class);
     }
   }

@@ -15,8 +15,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Throws random, truncated and mutated bytes at the decoder: it must answer every one with a result,
- * never an exception, and never through its last-resort "decoder bug" path.
+ * Throws random, truncated and mutated bytes at the decoder: it must answer every one with a
+ * result, never an exception, and never through its last-resort "decoder bug" path.
  */
 class CdcDecoderFuzzTest {
   private static final long SEED = 20261126L;
@@ -35,8 +35,15 @@ class CdcDecoderFuzzTest {
   }
 
   private List<byte[]> keys() {
-    return Arrays.asList(null, utf8("acme"), utf8("\"acme\""), bytes(json("pg-orders-key.json")),
-        utf8("{\"tenant_id\":\"acme\",\"id\":42}"), utf8("{\"tenant_id\":"), randomBytes(8), new byte[0]);
+    return Arrays.asList(
+        null,
+        utf8("acme"),
+        utf8("\"acme\""),
+        bytes(json("pg-orders-key.json")),
+        utf8("{\"tenant_id\":\"acme\",\"id\":42}"),
+        utf8("{\"tenant_id\":"),
+        randomBytes(8),
+        new byte[0]);
   }
 
   private byte[] randomBytes(int max) {
@@ -88,7 +95,10 @@ class CdcDecoderFuzzTest {
       int edits = 1 + random.nextInt(4);
       for (int e = 0; e < edits; e++) {
         int at = random.nextInt(value.length);
-        value[at] = random.nextBoolean() ? alphabet[random.nextInt(alphabet.length)] : (byte) random.nextInt(256);
+        value[at] =
+            random.nextBoolean()
+                ? alphabet[random.nextInt(alphabet.length)]
+                : (byte) random.nextInt(256);
       }
       assertAnswers(keys.get(random.nextInt(keys.size())), value);
     }
@@ -96,19 +106,23 @@ class CdcDecoderFuzzTest {
 
   @Test
   void structurallyHostileJsonNeverMakesItThrow() {
-    List<String> values = new ArrayList<>(List.of(
-        "[".repeat(5000) + "]".repeat(5000),
-        "{\"a\":".repeat(3000) + "1" + "}".repeat(3000),
-        "{\"op\":\"c\",\"source\":{\"table\":\"orders\"},\"after\":{\"id\":1" + "0".repeat(5000) + "}}",
-        "{\"op\":\"c\",\"source\":{\"table\":\"orders\",\"lsn\":1e400},\"after\":{\"id\":1}}",
-        "{\"op\":\"c\",\"source\":{\"table\":\"orders\"},\"after\":{\"id\":1,\"amount\":1e-2147483648}}",
-        "{\"op\":\"c\",\"source\":{\"table\":\"orders\"},\"after\":{\"id\":1,\"tenant_id\":\"acme\",\"amount\":"
-            + "{\"scale\":-2147483648,\"value\":\"AQ==\"}}}",
-        "{\"op\":\"c\",\"source\":{\"table\":\"orders\"},\"after\":{\"id\":1,\"tenant_id\":\"\\ud800\"}}",
-        "{\"op\":\"c\",\"source\":{\"table\":\"orders\",\"file\":\"x.999999999999999999999\",\"pos\":1},"
-            + "\"after\":{\"id\":1}}",
-        "\u0000\u0000\u0000{}",
-        "\uFEFF{\"op\":\"c\"}"));
+    List<String> values =
+        new ArrayList<>(
+            List.of(
+                "[".repeat(5000) + "]".repeat(5000),
+                "{\"a\":".repeat(3000) + "1" + "}".repeat(3000),
+                "{\"op\":\"c\",\"source\":{\"table\":\"orders\"},\"after\":{\"id\":1"
+                    + "0".repeat(5000)
+                    + "}}",
+                "{\"op\":\"c\",\"source\":{\"table\":\"orders\",\"lsn\":1e400},\"after\":{\"id\":1}}",
+                "{\"op\":\"c\",\"source\":{\"table\":\"orders\"},\"after\":{\"id\":1,\"amount\":1e-2147483648}}",
+                "{\"op\":\"c\",\"source\":{\"table\":\"orders\"},\"after\":{\"id\":1,\"tenant_id\":\"acme\",\"amount\":"
+                    + "{\"scale\":-2147483648,\"value\":\"AQ==\"}}}",
+                "{\"op\":\"c\",\"source\":{\"table\":\"orders\"},\"after\":{\"id\":1,\"tenant_id\":\"\\ud800\"}}",
+                "{\"op\":\"c\",\"source\":{\"table\":\"orders\",\"file\":\"x.999999999999999999999\",\"pos\":1},"
+                    + "\"after\":{\"id\":1}}",
+                "\u0000\u0000\u0000{}",
+                "\uFEFF{\"op\":\"c\"}"));
     for (String v : values) {
       assertAnswers(utf8("acme"), utf8(v));
     }

@@ -91,12 +91,13 @@ class CdcDecoderTest {
       assertThat(e.getOp()).isEqualTo("c");
       assertThat(e.getDisposition()).isEqualTo(Disposition.APPLY);
       assertThat(e.getBefore()).isNull();
-      assertThat(e.getAfter()).containsExactly(
-          entry("tenant_id", "acme"),
-          entry("id", "42"),
-          entry("status", "paid"),
-          entry("amount", "12.50"),
-          entry("updated_at", "2025-01-01T10:00:00.123456Z"));
+      assertThat(e.getAfter())
+          .containsExactly(
+              entry("tenant_id", "acme"),
+              entry("id", "42"),
+              entry("status", "paid"),
+              entry("amount", "12.50"),
+              entry("updated_at", "2025-01-01T10:00:00.123456Z"));
       assertThat(e.getRowKey()).isEqualTo("[\"42\"]");
       assertThat(e.getScopeKey()).isEqualTo("orders|[\"42\"]");
       assertThat(e.getEventTime()).as("updated_at floored to the ms").isEqualTo(1735725600123L);
@@ -126,21 +127,30 @@ class CdcDecoderTest {
 
     @Test
     void updateWithoutBeforeImageUnderDefaultReplicaIdentityTakesTenantAndTimeFromAfter() {
-      ChangeEvent e = decoded(
-          record(ORDERS_TOPIC, 18, json("pg-orders-key.json"), json("pg-orders-update-no-before.json")));
+      ChangeEvent e =
+          decoded(
+              record(
+                  ORDERS_TOPIC,
+                  18,
+                  json("pg-orders-key.json"),
+                  json("pg-orders-update-no-before.json")));
 
       assertThat(e.getOp()).isEqualTo("u");
       assertThat(e.getTenantId()).isEqualTo("acme");
       assertThat(e.getBefore()).isNull();
       assertThat(e.getAfter()).containsEntry("status", "shipped").containsEntry("amount", "12.50");
       assertThat(e.getEventTime()).isEqualTo(1735729200000L);
-      assertThat(e.getPosition()).as("no transaction block: order 0").containsExactly(24023128L, 24029400L, 0L);
+      assertThat(e.getPosition())
+          .as("no transaction block: order 0")
+          .containsExactly(24023128L, 24029400L, 0L);
       assertThat(e.getRowKey()).isEqualTo("[\"42\"]");
     }
 
     @Test
     void deleteWithOnlyKeyColumnsAndAKeyWithoutTenantIsKeptWithNullTenantForRowStateAttribution() {
-      RawRecord r = record(ORDERS_TOPIC, 19, json("pg-orders-key.json"), json("pg-orders-delete-key-only.json"));
+      RawRecord r =
+          record(
+              ORDERS_TOPIC, 19, json("pg-orders-key.json"), json("pg-orders-delete-key-only.json"));
 
       ChangeEvent e = decoded(r);
 
@@ -151,30 +161,43 @@ class CdcDecoderTest {
       assertThat(e.getRowKey()).isEqualTo("[\"42\"]");
       assertThat(e.getScopeKey()).isEqualTo("orders|[\"42\"]");
       assertThat(e.getEventTime()).as("deletes take source.ts_ms").isEqualTo(1735732800010L);
-      assertThat(e.getRawKey()).as("kept: may still be quarantined downstream").isEqualTo(ByteBuffer.wrap(r.key()));
+      assertThat(e.getRawKey())
+          .as("kept: may still be quarantined downstream")
+          .isEqualTo(ByteBuffer.wrap(r.key()));
       assertThat(e.getRawValue()).isEqualTo(ByteBuffer.wrap(r.value()));
     }
 
     @Test
     void deleteWhoseBeforeImageCarriesNullNonKeyColumnsIsKeptWithNullTenant() {
       ObjectNode value = json("pg-orders-delete-key-only.json");
-      obj(value, "/before").putNull("tenant_id").putNull("status").putNull("amount").putNull("updated_at");
+      obj(value, "/before")
+          .putNull("tenant_id")
+          .putNull("status")
+          .putNull("amount")
+          .putNull("updated_at");
 
       ChangeEvent e = decoded(record(ORDERS_TOPIC, 19, json("pg-orders-key.json"), value));
 
       assertThat(e.getTenantId()).isNull();
-      assertThat(e.getBefore()).containsEntry("id", "42").containsEntry("tenant_id", null).hasSize(5);
+      assertThat(e.getBefore())
+          .containsEntry("id", "42")
+          .containsEntry("tenant_id", null)
+          .hasSize(5);
     }
 
     @Test
     void deleteWhoseBeforeImageCarriesDebeziumsEmptyStringFallbackForANotNullTenantIsRefused() {
-      // Debezium fills NOT NULL columns absent from a default-identity delete with "" (or the column
-      // default); an empty tenant id is invalid, so such tables need tenant_id nullable or REPLICA IDENTITY FULL.
+      // Debezium fills NOT NULL columns absent from a default-identity delete with "" (or the
+      // column
+      // default); an empty tenant id is invalid, so such tables need tenant_id nullable or REPLICA
+      // IDENTITY FULL.
       ObjectNode value = json("pg-orders-delete-key-only.json");
       obj(value, "/before").put("tenant_id", "");
 
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 19, json("pg-orders-key.json"), value),
-          QuarantineReason.INVALID_TENANT_ID);
+      DecodeResult.Rejected r =
+          rejected(
+              record(ORDERS_TOPIC, 19, json("pg-orders-key.json"), value),
+              QuarantineReason.INVALID_TENANT_ID);
 
       assertThat(r.reason()).contains("invalid tenant id \"\"", "before image", "orders");
     }
@@ -185,12 +208,13 @@ class CdcDecoderTest {
 
       assertThat(e.getOp()).isEqualTo("r");
       assertThat(e.getTenantId()).isEqualTo("acme");
-      assertThat(e.getAfter()).containsExactly(
-          entry("tenant_id", "acme"),
-          entry("id", "1001"),
-          entry("viewed_at", "2025-01-01T09:50:00Z"),
-          entry("page", "/pricing"),
-          entry("duration_ms", "5400"));
+      assertThat(e.getAfter())
+          .containsExactly(
+              entry("tenant_id", "acme"),
+              entry("id", "1001"),
+              entry("viewed_at", "2025-01-01T09:50:00Z"),
+              entry("page", "/pricing"),
+              entry("duration_ms", "5400"));
       assertThat(e.getRowKey()).isNull();
       assertThat(e.getScopeKey()).isEqualTo("acme|page_views");
       assertThat(e.getPosition()).containsExactly(0L, 24022800L, 0L);
@@ -200,11 +224,14 @@ class CdcDecoderTest {
 
     @Test
     void snapshotRowsSharingOneLsnGetDistinctEventIds() {
-      List<ChangeEvent> rows = Stream.of(1001, 1002, 1003)
-          .map(id -> decoded(pageView(v -> obj(v, "/after").put("id", id))))
-          .toList();
+      List<ChangeEvent> rows =
+          Stream.of(1001, 1002, 1003)
+              .map(id -> decoded(pageView(v -> obj(v, "/after").put("id", id))))
+              .toList();
 
-      assertThat(rows).extracting(ChangeEvent::getPosition).containsOnly(List.of(0L, 24022800L, 0L));
+      assertThat(rows)
+          .extracting(ChangeEvent::getPosition)
+          .containsOnly(List.of(0L, 24022800L, 0L));
       assertThat(rows).extracting(ChangeEvent::getEventId).doesNotHaveDuplicates();
     }
 
@@ -212,7 +239,8 @@ class CdcDecoderTest {
     void twoInsertsOfOneTransactionSharingAnLsnGetDistinctEventIds() {
       Consumer<ObjectNode> noTxBlock = v -> obj(v, "/payload").putNull("transaction");
       ChangeEvent first = decoded(ordersCreate(noTxBlock));
-      ChangeEvent second = decoded(ordersCreate(noTxBlock.andThen(v -> obj(v, "/payload/after").put("id", 43))));
+      ChangeEvent second =
+          decoded(ordersCreate(noTxBlock.andThen(v -> obj(v, "/payload/after").put("id", 43))));
 
       assertThat(second.getPosition()).isEqualTo(first.getPosition());
       assertThat(second.getEventId()).isNotEqualTo(first.getEventId());
@@ -223,7 +251,8 @@ class CdcDecoderTest {
       ObjectNode paid = json("pg-orders-update-no-before.json");
       obj(paid, "/after").put("status", "paid");
       ChangeEvent first = decoded(record(ORDERS_TOPIC, 20, "acme", paid));
-      ChangeEvent second = decoded(record(ORDERS_TOPIC, 21, "acme", json("pg-orders-update-no-before.json")));
+      ChangeEvent second =
+          decoded(record(ORDERS_TOPIC, 21, "acme", json("pg-orders-update-no-before.json")));
 
       assertThat(second.getPosition()).isEqualTo(first.getPosition());
       assertThat(second.getRowKey()).isEqualTo(first.getRowKey());
@@ -232,7 +261,8 @@ class CdcDecoderTest {
 
     @Test
     void transactionTotalOrderIsTheThirdPositionComponent() {
-      ChangeEvent e = decoded(ordersCreate(v -> obj(v, "/payload/transaction").put("total_order", 7)));
+      ChangeEvent e =
+          decoded(ordersCreate(v -> obj(v, "/payload/transaction").put("total_order", 7)));
 
       assertThat(e.getPosition()).containsExactly(24023008L, 24023128L, 7L);
     }
@@ -240,11 +270,14 @@ class CdcDecoderTest {
     @Test
     void sameChangeReSentAtAnotherOffsetAndPartitionKeepsItsEventId() {
       ObjectNode value = json("pg-orders-create.json");
-      ChangeEvent original = decoded(record(ORDERS_TOPIC, 0, 17, bytes(json("pg-orders-key.json")), bytes(value)));
-      ChangeEvent replay = decoded(record(ORDERS_TOPIC, 3, 99_000, bytes(json("pg-orders-key.json")), bytes(value)));
+      ChangeEvent original =
+          decoded(record(ORDERS_TOPIC, 0, 17, bytes(json("pg-orders-key.json")), bytes(value)));
+      ChangeEvent replay =
+          decoded(record(ORDERS_TOPIC, 3, 99_000, bytes(json("pg-orders-key.json")), bytes(value)));
 
       assertThat(replay.getEventId()).isEqualTo(original.getEventId());
-      assertThat(CdcDecoder.digest64(replay.getEventId())).isEqualTo(CdcDecoder.digest64(original.getEventId()));
+      assertThat(CdcDecoder.digest64(replay.getEventId()))
+          .isEqualTo(CdcDecoder.digest64(original.getEventId()));
       assertThat(replay.getOriginOffset()).isEqualTo(99_000L);
     }
 
@@ -257,8 +290,12 @@ class CdcDecoderTest {
       ObjectNode value = payload(json("pg-orders-update-no-before.json"));
       obj(value, "/source").put("table", "shipments");
       value.put("op", "c");
-      value.set("after", JSON.createObjectNode().put("id", 5).put("tenant_id", "acme")
-          .put("shipped_at", "2025-03-01T08:30:00.999999+01:00"));
+      value.set(
+          "after",
+          JSON.createObjectNode()
+              .put("id", 5)
+              .put("tenant_id", "acme")
+              .put("shipped_at", "2025-03-01T08:30:00.999999+01:00"));
       ObjectNode key = JSON.createObjectNode();
       key.set("schema", JSON.createObjectNode().put("type", "struct"));
       key.set("payload", JSON.createObjectNode().put("tenant_id", "acme").put("id", 5));
@@ -268,7 +305,9 @@ class CdcDecoderTest {
       assertThat(e.getTenantId()).isEqualTo("acme");
       assertThat(e.getRowKey()).isEqualTo("[\"acme\",\"5\"]");
       assertThat(e.getAfter()).containsEntry("shipped_at", "2025-03-01T07:30:00.999999Z");
-      assertThat(e.getEventTime()).as("zoned timestamp floored to the ms").isEqualTo(1740814200999L);
+      assertThat(e.getEventTime())
+          .as("zoned timestamp floored to the ms")
+          .isEqualTo(1740814200999L);
     }
   }
 
@@ -284,14 +323,15 @@ class CdcDecoderTest {
     void insertWithSchemaDecodesDecimalTimestampDateAndJsonColumns() {
       ChangeEvent e = decoded(invoice(3, v -> {}));
 
-      assertThat(e.getAfter()).containsExactly(
-          entry("tenant_id", "acme"),
-          entry("invoice_id", "9001"),
-          entry("currency", "EUR"),
-          entry("total", "1234.5000"),
-          entry("issued_at", "2025-01-01T10:00:00Z"),
-          entry("due_on", "2025-01-31"),
-          entry("metadata", "{\"po\": \"PO-77\", \"lines\": [1, 2]}"));
+      assertThat(e.getAfter())
+          .containsExactly(
+              entry("tenant_id", "acme"),
+              entry("invoice_id", "9001"),
+              entry("currency", "EUR"),
+              entry("total", "1234.5000"),
+              entry("issued_at", "2025-01-01T10:00:00Z"),
+              entry("due_on", "2025-01-31"),
+              entry("metadata", "{\"po\": \"PO-77\", \"lines\": [1, 2]}"));
       assertThat(e.getPositionKind()).isEqualTo("mysql");
       assertThat(e.getPosition()).containsExactly(3L, 154L, 0L);
       assertThat(e.getEventTime()).isEqualTo(1735725600000L);
@@ -301,14 +341,22 @@ class CdcDecoderTest {
 
     @Test
     void rowsOfOneMultiRowStatementShareThePositionPrefixButNotTheEventId() {
-      List<ChangeEvent> rows = Stream.of(0, 1, 2)
-          .map(row -> decoded(invoice(10 + row, v -> {
-            obj(v, "/payload/source").put("row", row);
-            obj(v, "/payload/after").put("invoice_id", 9001 + row);
-          })))
-          .toList();
+      List<ChangeEvent> rows =
+          Stream.of(0, 1, 2)
+              .map(
+                  row ->
+                      decoded(
+                          invoice(
+                              10 + row,
+                              v -> {
+                                obj(v, "/payload/source").put("row", row);
+                                obj(v, "/payload/after").put("invoice_id", 9001 + row);
+                              })))
+              .toList();
 
-      assertThat(rows).extracting(e -> e.getPosition().subList(0, 2)).containsOnly(List.of(3L, 154L));
+      assertThat(rows)
+          .extracting(e -> e.getPosition().subList(0, 2))
+          .containsOnly(List.of(3L, 154L));
       assertThat(rows).extracting(e -> e.getPosition().get(2)).containsExactly(0L, 1L, 2L);
       assertThat(rows).extracting(ChangeEvent::getEventId).doesNotHaveDuplicates();
     }
@@ -322,8 +370,10 @@ class CdcDecoderTest {
 
     @Test
     void binlogFileWithoutNumericSuffixIsAnInvalidEnvelope() {
-      DecodeResult.Rejected r = rejected(invoice(3, v -> obj(v, "/payload/source").put("file", "mysql-bin")),
-          QuarantineReason.INVALID_ENVELOPE);
+      DecodeResult.Rejected r =
+          rejected(
+              invoice(3, v -> obj(v, "/payload/source").put("file", "mysql-bin")),
+              QuarantineReason.INVALID_ENVELOPE);
 
       assertThat(r.reason()).contains("source.file", "invoices");
       assertThat(r.tenantId()).isEqualTo("acme");
@@ -367,10 +417,13 @@ class CdcDecoderTest {
 
     @Test
     void absentEventTimeColumnAndSourceTimestampFallBackToPayloadTimestamp() {
-      ChangeEvent e = decoded(pageView(v -> {
-        obj(v, "/after").remove("viewed_at");
-        obj(v, "/source").remove("ts_ms");
-      }));
+      ChangeEvent e =
+          decoded(
+              pageView(
+                  v -> {
+                    obj(v, "/after").remove("viewed_at");
+                    obj(v, "/source").remove("ts_ms");
+                  }));
 
       assertThat(e.getEventTime()).isEqualTo(1735725900123L);
       assertThat(e.getSourceTs()).as("no source.ts_ms: the Kafka timestamp").isEqualTo(KAFKA_TS);
@@ -378,11 +431,14 @@ class CdcDecoderTest {
 
     @Test
     void withoutAnyTimestampInTheEnvelopeEventTimeIsTheKafkaTimestamp() {
-      ChangeEvent e = decoded(pageView(v -> {
-        obj(v, "/after").remove("viewed_at");
-        obj(v, "/source").remove("ts_ms");
-        v.remove("ts_ms");
-      }));
+      ChangeEvent e =
+          decoded(
+              pageView(
+                  v -> {
+                    obj(v, "/after").remove("viewed_at");
+                    obj(v, "/source").remove("ts_ms");
+                    v.remove("ts_ms");
+                  }));
 
       assertThat(e.getEventTime()).isEqualTo(KAFKA_TS);
     }
@@ -391,7 +447,9 @@ class CdcDecoderTest {
     void dateEventTimeColumnIsTheStartOfItsDayInUtc() {
       ObjectNode value = json("pg-page-views-snapshot.json");
       obj(value, "/source").put("table", "holidays");
-      value.set("after", JSON.createObjectNode().put("tenant_id", "acme").put("day", 20119).put("label", "x"));
+      value.set(
+          "after",
+          JSON.createObjectNode().put("tenant_id", "acme").put("day", 20119).put("label", "x"));
 
       ChangeEvent e = decoded(record("cdc.public.holidays", 1, "acme", value));
 
@@ -406,8 +464,10 @@ class CdcDecoderTest {
       ObjectNode value = json("pg-page-views-snapshot.json");
       obj(value, "/after").put("viewed_at", "yesterday");
 
-      DecodeResult.Rejected r = rejected(record(PAGE_VIEWS_TOPIC, 1, "acme", wrap(value, rowFields)),
-          QuarantineReason.UNDECODABLE_COLUMN);
+      DecodeResult.Rejected r =
+          rejected(
+              record(PAGE_VIEWS_TOPIC, 1, "acme", wrap(value, rowFields)),
+              QuarantineReason.UNDECODABLE_COLUMN);
 
       assertThat(r.reason()).contains("viewed_at", "page_views").doesNotContain("yesterday");
       assertThat(r.tenantId()).isEqualTo("acme");
@@ -421,7 +481,13 @@ class CdcDecoderTest {
     private static final Object[][] READING = {
       {"tenant_id", "string", null, "acme", "acme"},
       {"id", "int64", null, 7, "7"},
-      {"taken_at", "int64", "io.debezium.time.MicroTimestamp", 1735725600123456L, "2025-01-01T10:00:00.123456Z"},
+      {
+        "taken_at",
+        "int64",
+        "io.debezium.time.MicroTimestamp",
+        1735725600123456L,
+        "2025-01-01T10:00:00.123456Z"
+      },
       {"c_text", "string", null, "hello", "hello"},
       {"c_double", "float64", null, 0.1, "0.1"},
       {"c_bool", "boolean", null, true, "true"},
@@ -430,9 +496,20 @@ class CdcDecoderTest {
       {"c_time_us", "int64", "io.debezium.time.MicroTime", 37230123456L, "10:20:30.123456"},
       {"c_time_ns", "int64", "io.debezium.time.NanoTime", 37230123456789L, "10:20:30.123456789"},
       {"c_ts_ms", "int64", "io.debezium.time.Timestamp", 1735725600000L, "2025-01-01T10:00:00Z"},
-      {"c_ts_ns", "int64", "io.debezium.time.NanoTimestamp", 1735725600123456789L, "2025-01-01T10:00:00.123456789Z"},
-      {"c_zoned", "string", "io.debezium.time.ZonedTimestamp", "2025-01-01T12:00:00.5+02:00",
-          "2025-01-01T10:00:00.500Z"},
+      {
+        "c_ts_ns",
+        "int64",
+        "io.debezium.time.NanoTimestamp",
+        1735725600123456789L,
+        "2025-01-01T10:00:00.123456789Z"
+      },
+      {
+        "c_zoned",
+        "string",
+        "io.debezium.time.ZonedTimestamp",
+        "2025-01-01T12:00:00.5+02:00",
+        "2025-01-01T10:00:00.500Z"
+      },
       {"c_ztime", "string", "io.debezium.time.ZonedTime", "10:15:30Z", "10:15:30Z"},
       {"c_year", "int32", "io.debezium.time.Year", 2024, "2024"},
       {"c_json", "string", "io.debezium.data.Json", "{\"a\": [1, 2.50]}", "{\"a\": [1, 2.50]}"},
@@ -450,7 +527,8 @@ class CdcDecoderTest {
       after.put("c_dec", "nA==");
       after.putObject("c_vdec").put("scale", 4).put("value", "+x4=");
       field(rowFields, "c_dec", "bytes", "org.apache.kafka.connect.data.Decimal")
-          .putObject("parameters").put("scale", "3");
+          .putObject("parameters")
+          .put("scale", "3");
       field(rowFields, "c_vdec", "struct", "io.debezium.data.VariableScaleDecimal");
       return withSchema ? wrap(value, rowFields) : value;
     }
@@ -482,10 +560,13 @@ class CdcDecoderTest {
 
     @Test
     void negativeDecimalsKeepSignAndScale() {
-      ChangeEvent bySchema = decoded(ordersCreate(v -> {
-        obj(v, "/payload/after").put("amount", "nA==");
-        obj(v, "/schema/fields/1/fields/3/parameters").put("scale", "4");
-      }));
+      ChangeEvent bySchema =
+          decoded(
+              ordersCreate(
+                  v -> {
+                    obj(v, "/payload/after").put("amount", "nA==");
+                    obj(v, "/schema/fields/1/fields/3/parameters").put("scale", "4");
+                  }));
       ObjectNode bare = payload(json("pg-orders-create.json"));
       obj(bare, "/after").put("amount", "+x4=");
       ChangeEvent bySpec = decoded(record(ORDERS_TOPIC, 17, json("pg-orders-key.json"), bare));
@@ -502,7 +583,8 @@ class CdcDecoderTest {
       // Spliced as text so that the number reaches the decoder exactly as the connector wrote it.
       String text = new String(bytes(bare), StandardCharsets.UTF_8).replace("\"AMOUNT\"", number);
 
-      ChangeEvent e = decoded(record(ORDERS_TOPIC, 0, 17, bytes(json("pg-orders-key.json")), utf8(text)));
+      ChangeEvent e =
+          decoded(record(ORDERS_TOPIC, 0, 17, bytes(json("pg-orders-key.json")), utf8(text)));
 
       assertThat(e.getAfter()).containsEntry("amount", canonical);
     }
@@ -519,8 +601,12 @@ class CdcDecoderTest {
     @Test
     void jsonColumnSentAsAnObjectIsWrittenBackAsCompactJson() {
       ObjectNode value = payload(json("mysql-invoices-create.json"));
-      obj(value, "/after").putObject("metadata").put("po", "PO-77")
-          .putArray("lines").add(1).add(new BigDecimal("2.50"));
+      obj(value, "/after")
+          .putObject("metadata")
+          .put("po", "PO-77")
+          .putArray("lines")
+          .add(1)
+          .add(new BigDecimal("2.50"));
 
       ChangeEvent e = decoded(record(INVOICES_TOPIC, 3, "acme", value));
 
@@ -529,20 +615,27 @@ class CdcDecoderTest {
 
     @Test
     void badBase64DecimalIsAnUndecodableColumnNamingTableAndColumnAttributedToTheRowsTenant() {
-      DecodeResult.Rejected r = rejected(ordersCreate(v -> obj(v, "/payload/after").put("amount", "12.50!")),
-          QuarantineReason.UNDECODABLE_COLUMN);
+      DecodeResult.Rejected r =
+          rejected(
+              ordersCreate(v -> obj(v, "/payload/after").put("amount", "12.50!")),
+              QuarantineReason.UNDECODABLE_COLUMN);
 
-      assertThat(r.reason()).contains("column amount", "table orders", ORIGIN, "base64").doesNotContain("12.50!");
+      assertThat(r.reason())
+          .contains("column amount", "table orders", ORIGIN, "base64")
+          .doesNotContain("12.50!");
       assertThat(r.tenantId()).isEqualTo("acme");
       assertThat(r.eventTime()).isEqualTo(1735725600200L);
     }
 
     @Test
     void jsonNullIsANullValueAndAnAbsentColumnIsAbsent() {
-      ChangeEvent e = decoded(ordersCreate(v -> {
-        obj(v, "/payload/after").putNull("status");
-        obj(v, "/payload/after").remove("amount");
-      }));
+      ChangeEvent e =
+          decoded(
+              ordersCreate(
+                  v -> {
+                    obj(v, "/payload/after").putNull("status");
+                    obj(v, "/payload/after").remove("amount");
+                  }));
 
       assertThat(e.getAfter()).containsEntry("status", null).doesNotContainKey("amount");
     }
@@ -554,7 +647,8 @@ class CdcDecoderTest {
     void undeclaredColumnsNeverReachTheEvent() {
       ChangeEvent order = decoded(ordersCreate(v -> {}));
       ChangeEvent view = decoded(pageView(v -> {}));
-      ChangeEvent invoice = decoded(record(INVOICES_TOPIC, 1, "acme", json("mysql-invoices-create.json")));
+      ChangeEvent invoice =
+          decoded(record(INVOICES_TOPIC, 1, "acme", json("mysql-invoices-create.json")));
 
       assertThat(order.getAfter()).doesNotContainKey("customer_email");
       assertThat(view.getAfter()).doesNotContainKeys("user_email", "ip");
@@ -567,7 +661,10 @@ class CdcDecoderTest {
     @Test
     void undeclaredColumnsDoNotChangeTheEventId() {
       ChangeEvent a = decoded(ordersCreate(v -> {}));
-      ChangeEvent b = decoded(ordersCreate(v -> obj(v, "/payload/after").put("customer_email", "other@example.com")));
+      ChangeEvent b =
+          decoded(
+              ordersCreate(
+                  v -> obj(v, "/payload/after").put("customer_email", "other@example.com")));
 
       assertThat(b.getEventId()).isEqualTo(a.getEventId());
     }
@@ -584,19 +681,22 @@ class CdcDecoderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-      "{\"before\":null,\"after\":{\"id\":4",
-      "not json at all",
-      "{\"op\":\"c\",\"op\":\"u\",\"source\":{\"table\":\"orders\"}}",
-      "{\"op\":\"c\"} {\"op\":\"d\"}",
-      "",
-      "   ",
-      "{'op':'c'}",
-      "{\"op\":\"c\",\"ts_ms\":1e-2147483648}"
-    })
+    @ValueSource(
+        strings = {
+          "{\"before\":null,\"after\":{\"id\":4",
+          "not json at all",
+          "{\"op\":\"c\",\"op\":\"u\",\"source\":{\"table\":\"orders\"}}",
+          "{\"op\":\"c\"} {\"op\":\"d\"}",
+          "",
+          "   ",
+          "{'op':'c'}",
+          "{\"op\":\"c\",\"ts_ms\":1e-2147483648}"
+        })
     void valueThatIsNotJsonIsUndecodableAndAttributedToTheKeysTenant(String value) {
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 0, 17, utf8("acme"), utf8(value)),
-          QuarantineReason.UNDECODABLE_JSON);
+      DecodeResult.Rejected r =
+          rejected(
+              record(ORDERS_TOPIC, 0, 17, utf8("acme"), utf8(value)),
+              QuarantineReason.UNDECODABLE_JSON);
 
       assertThat(r.reason()).contains(ORIGIN);
       assertThat(r.tenantId()).isEqualTo("acme");
@@ -605,50 +705,67 @@ class CdcDecoderTest {
 
     @Test
     void valueThatIsNotUtf8IsUndecodable() {
-      rejected(record(ORDERS_TOPIC, 0, 17, utf8("acme"), new byte[] {'{', '"', (byte) 0xC3, 0x28, '"', ':', '1', '}'}),
+      rejected(
+          record(
+              ORDERS_TOPIC,
+              0,
+              17,
+              utf8("acme"),
+              new byte[] {'{', '"', (byte) 0xC3, 0x28, '"', ':', '1', '}'}),
           QuarantineReason.UNDECODABLE_JSON);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-      "[1,2]",
-      "\"text\"",
-      "42",
-      "null",
-      "{}",
-      "{\"schema\":null,\"payload\":\"x\"}",
-      "{\"schema\":null,\"payload\":null}",
-      "{\"op\":\"c\",\"source\":\"orders\"}",
-      "{\"op\":\"c\",\"source\":{}}",
-      "{\"op\":5,\"source\":{\"table\":\"orders\"}}",
-      "{\"source\":{\"table\":\"orders\"},\"after\":{}}"
-    })
+    @ValueSource(
+        strings = {
+          "[1,2]",
+          "\"text\"",
+          "42",
+          "null",
+          "{}",
+          "{\"schema\":null,\"payload\":\"x\"}",
+          "{\"schema\":null,\"payload\":null}",
+          "{\"op\":\"c\",\"source\":\"orders\"}",
+          "{\"op\":\"c\",\"source\":{}}",
+          "{\"op\":5,\"source\":{\"table\":\"orders\"}}",
+          "{\"source\":{\"table\":\"orders\"},\"after\":{}}"
+        })
     void jsonThatIsNotAChangeEnvelopeIsAnInvalidEnvelope(String value) {
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 0, 17, utf8("acme"), utf8(value)),
-          QuarantineReason.INVALID_ENVELOPE);
+      DecodeResult.Rejected r =
+          rejected(
+              record(ORDERS_TOPIC, 0, 17, utf8("acme"), utf8(value)),
+              QuarantineReason.INVALID_ENVELOPE);
 
       assertThat(r.reason()).contains(ORIGIN);
     }
 
     @Test
     void changeWithoutTheImageItsOpRequiresIsAnInvalidEnvelope() {
-      DecodeResult.Rejected r = rejected(ordersCreate(v -> obj(v, "/payload").putNull("after")),
-          QuarantineReason.INVALID_ENVELOPE);
+      DecodeResult.Rejected r =
+          rejected(
+              ordersCreate(v -> obj(v, "/payload").putNull("after")),
+              QuarantineReason.INVALID_ENVELOPE);
 
       assertThat(r.reason()).contains("op c", "after image", "orders");
     }
 
     @Test
     void imageThatIsNotAnObjectIsAnInvalidEnvelope() {
-      rejected(ordersCreate(v -> obj(v, "/payload").put("before", "x")), QuarantineReason.INVALID_ENVELOPE);
+      rejected(
+          ordersCreate(v -> obj(v, "/payload").put("before", "x")),
+          QuarantineReason.INVALID_ENVELOPE);
     }
 
     @Test
     void nonIntegerPositionOrTimestampIsAnInvalidEnvelope() {
-      DecodeResult.Rejected lsn = rejected(ordersCreate(v -> obj(v, "/payload/source").put("lsn", "0/16B3748")),
-          QuarantineReason.INVALID_ENVELOPE);
-      DecodeResult.Rejected ts = rejected(ordersCreate(v -> obj(v, "/payload/source").put("ts_ms", 1.5)),
-          QuarantineReason.INVALID_ENVELOPE);
+      DecodeResult.Rejected lsn =
+          rejected(
+              ordersCreate(v -> obj(v, "/payload/source").put("lsn", "0/16B3748")),
+              QuarantineReason.INVALID_ENVELOPE);
+      DecodeResult.Rejected ts =
+          rejected(
+              ordersCreate(v -> obj(v, "/payload/source").put("ts_ms", 1.5)),
+              QuarantineReason.INVALID_ENVELOPE);
 
       assertThat(lsn.reason()).contains("source.lsn", "orders");
       assertThat(ts.reason()).contains("source.ts_ms", "orders");
@@ -659,7 +776,8 @@ class CdcDecoderTest {
       ObjectNode value = payload(json("pg-orders-create.json"));
       obj(value, "/source").put("table", "secrets");
 
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 17, "acme", value), QuarantineReason.UNKNOWN_TABLE);
+      DecodeResult.Rejected r =
+          rejected(record(ORDERS_TOPIC, 17, "acme", value), QuarantineReason.UNKNOWN_TABLE);
 
       assertThat(r.reason()).contains("\"secrets\"", "cdc/test-export-spec.yaml", ORIGIN);
       assertThat(r.tenantId()).isEqualTo("acme");
@@ -668,18 +786,23 @@ class CdcDecoderTest {
     @ParameterizedTest
     @ValueSource(strings = {"t", "m", "x", "", "C"})
     void opOtherThanCudrIsUnknownOp(String op) {
-      DecodeResult.Rejected r = rejected(ordersCreate(v -> obj(v, "/payload").put("op", op)),
-          QuarantineReason.UNKNOWN_OP);
+      DecodeResult.Rejected r =
+          rejected(
+              ordersCreate(v -> obj(v, "/payload").put("op", op)), QuarantineReason.UNKNOWN_OP);
 
       assertThat(r.reason()).contains("op " + TenantId.describe(op), "orders");
     }
 
     @Test
     void updateOfAnAppendOnlyTableIsAMutationOnAppendOnly() {
-      DecodeResult.Rejected r = rejected(pageView(v -> {
-        v.put("op", "u");
-        v.set("before", v.get("after").deepCopy());
-      }), QuarantineReason.MUTATION_ON_APPEND_ONLY);
+      DecodeResult.Rejected r =
+          rejected(
+              pageView(
+                  v -> {
+                    v.put("op", "u");
+                    v.set("before", v.get("after").deepCopy());
+                  }),
+              QuarantineReason.MUTATION_ON_APPEND_ONLY);
 
       assertThat(r.reason()).contains("op u", "page_views", "append_only");
       assertThat(r.tenantId()).isEqualTo("acme");
@@ -687,11 +810,14 @@ class CdcDecoderTest {
 
     @Test
     void deleteOfAnAppendOnlyTableIsAMutationOnAppendOnly() {
-      rejected(pageView(v -> {
-        v.put("op", "d");
-        v.set("before", v.get("after"));
-        v.putNull("after");
-      }), QuarantineReason.MUTATION_ON_APPEND_ONLY);
+      rejected(
+          pageView(
+              v -> {
+                v.put("op", "d");
+                v.set("before", v.get("after"));
+                v.putNull("after");
+              }),
+          QuarantineReason.MUTATION_ON_APPEND_ONLY);
     }
 
     @Test
@@ -702,8 +828,9 @@ class CdcDecoderTest {
       obj(nulled, "/after").putNull("tenant_id");
       ObjectNode pkKey = JSON.createObjectNode().put("id", 1001);
 
-      DecodeResult.Rejected a = rejected(record(PAGE_VIEWS_TOPIC, 0, 5, null, bytes(absent)),
-          QuarantineReason.MISSING_TENANT);
+      DecodeResult.Rejected a =
+          rejected(
+              record(PAGE_VIEWS_TOPIC, 0, 5, null, bytes(absent)), QuarantineReason.MISSING_TENANT);
       rejected(record(PAGE_VIEWS_TOPIC, 5, pkKey, nulled), QuarantineReason.MISSING_TENANT);
 
       assertThat(a.reason()).contains("page_views", "tenant_id");
@@ -712,9 +839,13 @@ class CdcDecoderTest {
 
     @Test
     void mutableChangeWithoutItsKeyColumnIsMissingRowKey() {
-      DecodeResult.Rejected absent = rejected(ordersCreate(v -> obj(v, "/payload/after").remove("id")),
+      DecodeResult.Rejected absent =
+          rejected(
+              ordersCreate(v -> obj(v, "/payload/after").remove("id")),
+              QuarantineReason.MISSING_ROW_KEY);
+      rejected(
+          ordersCreate(v -> obj(v, "/payload/after").putNull("id")),
           QuarantineReason.MISSING_ROW_KEY);
-      rejected(ordersCreate(v -> obj(v, "/payload/after").putNull("id")), QuarantineReason.MISSING_ROW_KEY);
 
       assertThat(absent.reason()).contains("key column id", "orders", "after image");
       assertThat(absent.tenantId()).isEqualTo("acme");
@@ -725,28 +856,40 @@ class CdcDecoderTest {
   @Nested
   class Tenants {
     static Stream<String> hostileTenantIds() {
-      return Stream.of("", "a".repeat(300), "../other", "a/b", "x'; drop table t;--", "\u0430cme", "ACME", " acme");
+      return Stream.of(
+          "",
+          "a".repeat(300),
+          "../other",
+          "a/b",
+          "x'; drop table t;--",
+          "\u0430cme",
+          "ACME",
+          " acme");
     }
 
     @ParameterizedTest
     @MethodSource("hostileTenantIds")
     void hostileTenantIdInAPlainKeyIsInvalidAndShownOnlyEscaped(String tenant) {
-      RawRecord input = record(ORDERS_TOPIC, 0, 17, utf8(tenant), bytes(json("pg-orders-create.json")));
+      RawRecord input =
+          record(ORDERS_TOPIC, 0, 17, utf8(tenant), bytes(json("pg-orders-create.json")));
 
       DecodeResult.Rejected r = rejected(input, QuarantineReason.INVALID_TENANT_ID);
 
-
-      assertThat(r.reason()).contains("invalid tenant id " + TenantId.describe(tenant), "record key", ORIGIN);
+      assertThat(r.reason())
+          .contains("invalid tenant id " + TenantId.describe(tenant), "record key", ORIGIN);
       assertThat(r.tenantId()).isNull();
     }
 
     @ParameterizedTest
     @MethodSource("hostileTenantIds")
     void hostileTenantIdInTheAfterImageIsInvalid(String tenant) {
-      DecodeResult.Rejected r = rejected(ordersCreate(v -> obj(v, "/payload/after").put("tenant_id", tenant)),
-          QuarantineReason.INVALID_TENANT_ID);
+      DecodeResult.Rejected r =
+          rejected(
+              ordersCreate(v -> obj(v, "/payload/after").put("tenant_id", tenant)),
+              QuarantineReason.INVALID_TENANT_ID);
 
-      assertThat(r.reason()).contains(TenantId.describe(tenant), "column tenant_id", "after image", "orders");
+      assertThat(r.reason())
+          .contains(TenantId.describe(tenant), "column tenant_id", "after image", "orders");
       assertThat(r.tenantId()).isNull();
     }
 
@@ -756,8 +899,11 @@ class CdcDecoderTest {
       ObjectNode objectKey = JSON.createObjectNode().put("tenant_id", tenant).put("id", 42);
       byte[] stringKey = bytes(JSON.getNodeFactory().textNode(tenant));
 
-      rejected(record(ORDERS_TOPIC, 17, objectKey, json("pg-orders-create.json")), QuarantineReason.INVALID_TENANT_ID);
-      rejected(record(ORDERS_TOPIC, 0, 17, stringKey, bytes(json("pg-orders-create.json"))),
+      rejected(
+          record(ORDERS_TOPIC, 17, objectKey, json("pg-orders-create.json")),
+          QuarantineReason.INVALID_TENANT_ID);
+      rejected(
+          record(ORDERS_TOPIC, 0, 17, stringKey, bytes(json("pg-orders-create.json"))),
           QuarantineReason.INVALID_TENANT_ID);
     }
 
@@ -766,19 +912,29 @@ class CdcDecoderTest {
       ObjectNode value = json("pg-orders-delete-key-only.json");
       obj(value, "/before").put("tenant_id", "../other");
 
-      rejected(record(ORDERS_TOPIC, 19, json("pg-orders-key.json"), value), QuarantineReason.INVALID_TENANT_ID);
+      rejected(
+          record(ORDERS_TOPIC, 19, json("pg-orders-key.json"), value),
+          QuarantineReason.INVALID_TENANT_ID);
     }
 
     @Test
     void tenantColumnThatIsNotAStringIsUndecodable() {
-      rejected(ordersCreate(v -> obj(v, "/payload/after").putObject("tenant_id").put("x", "acme")),
+      rejected(
+          ordersCreate(v -> obj(v, "/payload/after").putObject("tenant_id").put("x", "acme")),
           QuarantineReason.UNDECODABLE_COLUMN);
     }
 
     @Test
     void malformedJsonKeyIsInvalidWithoutEchoingIt() {
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 0, 17, utf8("{\"id\": 42, \"email\": \"x@y\""),
-          bytes(json("pg-orders-create.json"))), QuarantineReason.INVALID_TENANT_ID);
+      DecodeResult.Rejected r =
+          rejected(
+              record(
+                  ORDERS_TOPIC,
+                  0,
+                  17,
+                  utf8("{\"id\": 42, \"email\": \"x@y\""),
+                  bytes(json("pg-orders-create.json"))),
+              QuarantineReason.INVALID_TENANT_ID);
 
       assertThat(r.reason()).contains("record key", ORIGIN).doesNotContain("x@y");
     }
@@ -791,18 +947,25 @@ class CdcDecoderTest {
       ObjectNode nullTenantKey = JSON.createObjectNode().putNull("tenant_id");
 
       assertThat(decoded(record(ORDERS_TOPIC, 17, "acme", value)).getTenantId()).isEqualTo("acme");
-      assertThat(decoded(record(ORDERS_TOPIC, 0, 17, stringKey, bytes(value))).getTenantId()).isEqualTo("acme");
-      assertThat(decoded(record(ORDERS_TOPIC, 17, objectKey, value)).getTenantId()).isEqualTo("acme");
-      assertThat(decoded(record(ORDERS_TOPIC, 17, nullTenantKey, value)).getTenantId()).isEqualTo("acme");
-      assertThat(decoded(record(ORDERS_TOPIC, 0, 17, null, bytes(value))).getTenantId()).isEqualTo("acme");
+      assertThat(decoded(record(ORDERS_TOPIC, 0, 17, stringKey, bytes(value))).getTenantId())
+          .isEqualTo("acme");
+      assertThat(decoded(record(ORDERS_TOPIC, 17, objectKey, value)).getTenantId())
+          .isEqualTo("acme");
+      assertThat(decoded(record(ORDERS_TOPIC, 17, nullTenantKey, value)).getTenantId())
+          .isEqualTo("acme");
+      assertThat(decoded(record(ORDERS_TOPIC, 0, 17, null, bytes(value))).getTenantId())
+          .isEqualTo("acme");
     }
 
     @Test
     void keyTenantDifferingFromThePayloadTenantIsAMismatchAttributedToNoOne() {
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 17, "globex", json("pg-orders-create.json")),
-          QuarantineReason.TENANT_MISMATCH);
+      DecodeResult.Rejected r =
+          rejected(
+              record(ORDERS_TOPIC, 17, "globex", json("pg-orders-create.json")),
+              QuarantineReason.TENANT_MISMATCH);
 
-      assertThat(r.reason()).contains("record key", "after image", "orders", ORIGIN)
+      assertThat(r.reason())
+          .contains("record key", "after image", "orders", ORIGIN)
           .doesNotContain("globex", "acme");
       assertThat(r.tenantId()).isNull();
     }
@@ -813,10 +976,14 @@ class CdcDecoderTest {
       value.set("before", value.get("after").deepCopy());
       obj(value, "/after").put("tenant_id", "globex");
 
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 18, json("pg-orders-key.json"), value),
-          QuarantineReason.TENANT_MISMATCH);
+      DecodeResult.Rejected r =
+          rejected(
+              record(ORDERS_TOPIC, 18, json("pg-orders-key.json"), value),
+              QuarantineReason.TENANT_MISMATCH);
 
-      assertThat(r.reason()).contains("before image", "after image").doesNotContain("globex", "acme");
+      assertThat(r.reason())
+          .contains("before image", "after image")
+          .doesNotContain("globex", "acme");
       assertThat(r.tenantId()).isNull();
     }
 
@@ -825,7 +992,8 @@ class CdcDecoderTest {
       ObjectNode value = json("pg-orders-create.json");
       obj(value, "/payload/after").put("tenant_id", "../other");
 
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 17, "acme", value), QuarantineReason.INVALID_TENANT_ID);
+      DecodeResult.Rejected r =
+          rejected(record(ORDERS_TOPIC, 17, "acme", value), QuarantineReason.INVALID_TENANT_ID);
 
       assertThat(r.tenantId()).isEqualTo("acme");
     }
@@ -837,47 +1005,73 @@ class CdcDecoderTest {
 
     static Stream<Arguments> canaryPlacements() {
       return Stream.of(
-          Arguments.of("a decimal column", (Consumer<ObjectNode>) v -> obj(v, "/payload/after").put("amount", CANARY),
+          Arguments.of(
+              "a decimal column",
+              (Consumer<ObjectNode>) v -> obj(v, "/payload/after").put("amount", CANARY),
               QuarantineReason.UNDECODABLE_COLUMN),
-          Arguments.of("a timestamp column", (Consumer<ObjectNode>) v -> obj(v, "/payload/after")
-              .put("updated_at", CANARY), QuarantineReason.UNDECODABLE_COLUMN),
-          Arguments.of("a long key column", (Consumer<ObjectNode>) v -> obj(v, "/payload/after").put("id", CANARY),
+          Arguments.of(
+              "a timestamp column",
+              (Consumer<ObjectNode>) v -> obj(v, "/payload/after").put("updated_at", CANARY),
               QuarantineReason.UNDECODABLE_COLUMN),
-          Arguments.of("the tenant column as an object", (Consumer<ObjectNode>) v -> obj(v, "/payload/after")
-              .putObject("tenant_id").put("v", CANARY), QuarantineReason.UNDECODABLE_COLUMN),
-          Arguments.of("a decimal scale", (Consumer<ObjectNode>) v -> obj(v, "/schema/fields/1/fields/3/parameters")
-              .put("scale", CANARY), QuarantineReason.UNDECODABLE_COLUMN),
-          Arguments.of("the op", (Consumer<ObjectNode>) v -> obj(v, "/payload").putObject("op").put("v", CANARY),
+          Arguments.of(
+              "a long key column",
+              (Consumer<ObjectNode>) v -> obj(v, "/payload/after").put("id", CANARY),
+              QuarantineReason.UNDECODABLE_COLUMN),
+          Arguments.of(
+              "the tenant column as an object",
+              (Consumer<ObjectNode>)
+                  v -> obj(v, "/payload/after").putObject("tenant_id").put("v", CANARY),
+              QuarantineReason.UNDECODABLE_COLUMN),
+          Arguments.of(
+              "a decimal scale",
+              (Consumer<ObjectNode>)
+                  v -> obj(v, "/schema/fields/1/fields/3/parameters").put("scale", CANARY),
+              QuarantineReason.UNDECODABLE_COLUMN),
+          Arguments.of(
+              "the op",
+              (Consumer<ObjectNode>) v -> obj(v, "/payload").putObject("op").put("v", CANARY),
               QuarantineReason.INVALID_ENVELOPE),
-          Arguments.of("the lsn", (Consumer<ObjectNode>) v -> obj(v, "/payload/source").put("lsn", CANARY),
+          Arguments.of(
+              "the lsn",
+              (Consumer<ObjectNode>) v -> obj(v, "/payload/source").put("lsn", CANARY),
               QuarantineReason.INVALID_ENVELOPE));
     }
 
     @ParameterizedTest(name = "canary in {0}")
     @MethodSource("canaryPlacements")
-    void reasonNeverContainsAValueThatFailedToDecode(String where, Consumer<ObjectNode> plant,
-        QuarantineReason code) {
+    void reasonNeverContainsAValueThatFailedToDecode(
+        String where, Consumer<ObjectNode> plant, QuarantineReason code) {
       ObjectNode value = json("pg-orders-create.json");
       obj(value, "/payload/after").put("customer_email", CANARY);
       plant.accept(value);
 
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 17, json("pg-orders-key.json"), value), code);
+      DecodeResult.Rejected r =
+          rejected(record(ORDERS_TOPIC, 17, json("pg-orders-key.json"), value), code);
 
       assertThat(r.reason()).doesNotContain(CANARY);
     }
 
     @Test
     void reasonForMalformedJsonNeverQuotesTheInput() {
-      DecodeResult.Rejected r = rejected(record(ORDERS_TOPIC, 0, 17, utf8("acme"),
-          utf8("{\"op\": " + CANARY + ", \"email\": \"" + CANARY + "\"}")), QuarantineReason.UNDECODABLE_JSON);
+      DecodeResult.Rejected r =
+          rejected(
+              record(
+                  ORDERS_TOPIC,
+                  0,
+                  17,
+                  utf8("acme"),
+                  utf8("{\"op\": " + CANARY + ", \"email\": \"" + CANARY + "\"}")),
+              QuarantineReason.UNDECODABLE_JSON);
 
       assertThat(r.reason()).doesNotContain(CANARY, "CANARY");
     }
 
     @Test
     void decodedEventsCarryNoUndeclaredValueOutsideTheirRawBytes() {
-      ChangeEvent order = decoded(ordersCreate(v -> obj(v, "/payload/after").put("customer_email", CANARY)));
-      ChangeEvent view = decoded(pageView(v -> obj(v, "/after").put("user_email", CANARY).put("ip", CANARY)));
+      ChangeEvent order =
+          decoded(ordersCreate(v -> obj(v, "/payload/after").put("customer_email", CANARY)));
+      ChangeEvent view =
+          decoded(pageView(v -> obj(v, "/after").put("user_email", CANARY).put("ip", CANARY)));
 
       assertThat(withoutRawBytes(order)).doesNotContain(CANARY);
       assertThat(view.toString()).as("append-only: no raw bytes at all").doesNotContain(CANARY);
@@ -895,9 +1089,11 @@ class CdcDecoderTest {
 
     @Test
     void digest64RefusesWhatIsNotAnEventId() {
-      assertThatThrownBy(() -> CdcDecoder.digest64("abc")).isInstanceOf(IllegalArgumentException.class)
+      assertThatThrownBy(() -> CdcDecoder.digest64("abc"))
+          .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("16 hex digits");
-      assertThatThrownBy(() -> CdcDecoder.digest64(null)).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> CdcDecoder.digest64(null))
+          .isInstanceOf(IllegalArgumentException.class);
       assertThatThrownBy(() -> CdcDecoder.digest64("zzzzzzzzzzzzzzzzzzzz"))
           .isInstanceOf(IllegalArgumentException.class);
     }
@@ -909,7 +1105,8 @@ class CdcDecoderTest {
         oos.writeObject(decoder);
       }
       CdcDecoder copy;
-      try (ObjectInputStream ois = new ObjectInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+      try (ObjectInputStream ois =
+          new ObjectInputStream(new ByteArrayInputStream(out.toByteArray()))) {
         copy = (CdcDecoder) ois.readObject();
       }
 
@@ -933,35 +1130,47 @@ class CdcDecoderTest {
     @Test
     void postgresPositionsFollowCommitOrderNotWalOrder() {
       // T2 (change at LSN 110) commits before T1 (change at LSN 100): Debezium delivers T2 first.
-      ChangeEvent t2 = decoded(ordersCreate(v -> {
-        obj(v, "/payload/source").put("lsn", 110).put("sequence", "[\"90\",\"110\"]");
-        obj(v, "/payload/after").put("id", 2);
-      }));
-      ChangeEvent t1 = decoded(ordersCreate(v -> {
-        obj(v, "/payload/source").put("lsn", 100).put("sequence", "[\"120\",\"100\"]");
-        obj(v, "/payload/after").put("id", 1);
-      }));
+      ChangeEvent t2 =
+          decoded(
+              ordersCreate(
+                  v -> {
+                    obj(v, "/payload/source").put("lsn", 110).put("sequence", "[\"90\",\"110\"]");
+                    obj(v, "/payload/after").put("id", 2);
+                  }));
+      ChangeEvent t1 =
+          decoded(
+              ordersCreate(
+                  v -> {
+                    obj(v, "/payload/source").put("lsn", 100).put("sequence", "[\"120\",\"100\"]");
+                    obj(v, "/payload/after").put("id", 1);
+                  }));
       assertThat(t2.getPosition().get(0)).isLessThan(t1.getPosition().get(0));
       assertThat(t1.getPosition()).containsExactly(120L, 100L, 1L);
     }
 
     @Test
     void malformedSequenceIsAnInvalidEnvelope() {
-      rejected(ordersCreate(v -> obj(v, "/payload/source").put("sequence", "[oops")), QuarantineReason.INVALID_ENVELOPE);
+      rejected(
+          ordersCreate(v -> obj(v, "/payload/source").put("sequence", "[oops")),
+          QuarantineReason.INVALID_ENVELOPE);
     }
 
     @Test
     void metricColumnThatIsNoNumberByItsSchemaIsQuarantinedNotAggregated() {
-      RawRecord r = ordersCreate(v -> {
-        for (JsonNode image : v.path("schema").path("fields")) {
-          for (JsonNode f : image.path("fields")) {
-            if (f.path("field").asText().equals("amount")) {
-              ((ObjectNode) f).put("type", "string").remove(List.of("name", "version", "parameters"));
-            }
-          }
-        }
-        obj(v, "/payload/after").put("amount", "12,50");
-      });
+      RawRecord r =
+          ordersCreate(
+              v -> {
+                for (JsonNode image : v.path("schema").path("fields")) {
+                  for (JsonNode f : image.path("fields")) {
+                    if (f.path("field").asText().equals("amount")) {
+                      ((ObjectNode) f)
+                          .put("type", "string")
+                          .remove(List.of("name", "version", "parameters"));
+                    }
+                  }
+                }
+                obj(v, "/payload/after").put("amount", "12,50");
+              });
       DecodeResult.Rejected q = rejected(r, QuarantineReason.UNDECODABLE_COLUMN);
       assertThat(q.reason()).contains("amount").doesNotContain("12,50");
     }
@@ -969,7 +1178,8 @@ class CdcDecoderTest {
     @Test
     void farFutureEventTimeIsQuarantinedBeforeItCanMoveTheTenantsClock() {
       // PostgreSQL 'infinity' as Debezium's MicroTimestamp.
-      rejected(ordersCreate(v -> obj(v, "/payload/after").put("updated_at", 9223372036825200000L)),
+      rejected(
+          ordersCreate(v -> obj(v, "/payload/after").put("updated_at", 9223372036825200000L)),
           QuarantineReason.IMPLAUSIBLE_EVENT_TIME);
     }
   }

@@ -17,7 +17,8 @@ import java.nio.charset.StandardCharsets;
 /** Envelopes, keys and records for the decoder tests; resources live under {@code cdc/}. */
 final class Fixtures {
   static final ObjectMapper JSON = new ObjectMapper();
-  static final ExportSpec SPEC = ExportSpec.parse(text("test-export-spec.yaml"), "cdc/test-export-spec.yaml");
+  static final ExportSpec SPEC =
+      ExportSpec.parse(text("test-export-spec.yaml"), "cdc/test-export-spec.yaml");
   static final long KAFKA_TS = 1_700_000_000_000L;
   static final String ORDERS_TOPIC = "cdc.public.orders";
   static final String PAGE_VIEWS_TOPIC = "cdc.public.page_views";
@@ -57,7 +58,10 @@ final class Fixtures {
     return envelope.has("payload") ? (ObjectNode) envelope.get("payload") : envelope;
   }
 
-  /** Wraps a schemaless payload the way JsonConverter does with schemas enabled, with before/after field schemas. */
+  /**
+   * Wraps a schemaless payload the way JsonConverter does with schemas enabled, with before/after
+   * field schemas.
+   */
   static ObjectNode wrap(ObjectNode payload, ArrayNode rowFields) {
     ObjectNode schema = JSON.createObjectNode().put("type", "struct");
     ArrayNode fields = schema.putArray("fields");
@@ -107,7 +111,9 @@ final class Fixtures {
     return record(topic, 0, offset, bytes(key), bytes(value));
   }
 
-  /** The event as text without its raw bytes, which alone may (by design) hold undeclared columns. */
+  /**
+   * The event as text without its raw bytes, which alone may (by design) hold undeclared columns.
+   */
   static String withoutRawBytes(ChangeEvent e) {
     return ChangeEvent.newBuilder(e).setRawKey(null).setRawValue(null).build().toString();
   }

@@ -17,9 +17,9 @@ import java.util.Map;
 
 /**
  * A deliberately simple, independent reading of generated envelopes for the tests: unwraps the
- * optional schema wrapper and renders the spec's columns canonically, by the envelope's schema when it
- * has one and by the spec's declared types otherwise. It shares no code with the generator, so that a
- * generator bug cannot hide behind a matching decoder bug.
+ * optional schema wrapper and renders the spec's columns canonically, by the envelope's schema when
+ * it has one and by the spec's declared types otherwise. It shares no code with the generator, so
+ * that a generator bug cannot hide behind a matching decoder bug.
  */
 final class DebeziumReader {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -30,7 +30,9 @@ final class DebeziumReader {
       return schema != null;
     }
 
-    /** The Connect schema of the row struct named {@code field} (before or after), by column name. */
+    /**
+     * The Connect schema of the row struct named {@code field} (before or after), by column name.
+     */
     Map<String, JsonNode> rowSchema(String field) {
       Map<String, JsonNode> out = new HashMap<>();
       for (JsonNode f : schema.path("fields")) {
@@ -62,7 +64,10 @@ final class DebeziumReader {
     return new Parsed(root, null);
   }
 
-  /** The canonical projection of {@code payload.<field>} to the spec's columns, or null if JSON null. */
+  /**
+   * The canonical projection of {@code payload.<field>} to the spec's columns, or null if JSON
+   * null.
+   */
   static Map<String, String> image(Parsed parsed, String field, TableSpec spec) {
     JsonNode row = parsed.payload().path(field);
     if (row.isNull() || row.isMissingNode()) {
@@ -72,8 +77,11 @@ final class DebeziumReader {
     Map<String, String> out = new LinkedHashMap<>();
     for (ColumnSpec col : spec.columns().values()) {
       JsonNode v = row.path(col.name());
-      out.put(col.name(), v.isNull() || v.isMissingNode() ? null
-          : parsed.wrapped() ? bySchema(schema.get(col.name()), v) : bySpec(col, v));
+      out.put(
+          col.name(),
+          v.isNull() || v.isMissingNode()
+              ? null
+              : parsed.wrapped() ? bySchema(schema.get(col.name()), v) : bySpec(col, v));
     }
     return out;
   }
@@ -81,7 +89,8 @@ final class DebeziumReader {
   private static String bySchema(JsonNode fieldSchema, JsonNode v) {
     switch (fieldSchema.path("name").asText("")) {
       case "org.apache.kafka.connect.data.Decimal":
-        return decimal(v.asText(), Integer.parseInt(fieldSchema.path("parameters").path("scale").asText()));
+        return decimal(
+            v.asText(), Integer.parseInt(fieldSchema.path("parameters").path("scale").asText()));
       case "io.debezium.time.MicroTimestamp":
         return micros(v.asLong());
       case "io.debezium.time.Timestamp":
@@ -89,7 +98,9 @@ final class DebeziumReader {
       case "io.debezium.time.Date":
         return LocalDate.ofEpochDay(v.asLong()).toString();
       default:
-        return fieldSchema.path("type").asText().startsWith("int") ? Long.toString(v.asLong()) : v.asText();
+        return fieldSchema.path("type").asText().startsWith("int")
+            ? Long.toString(v.asLong())
+            : v.asText();
     }
   }
 
@@ -98,7 +109,9 @@ final class DebeziumReader {
       case DECIMAL:
         return decimal(v.asText(), col.scale());
       case TIMESTAMP:
-        return "us".equals(col.unit()) ? micros(v.asLong()) : Instant.ofEpochMilli(v.asLong()).toString();
+        return "us".equals(col.unit())
+            ? micros(v.asLong())
+            : Instant.ofEpochMilli(v.asLong()).toString();
       case DATE:
         return LocalDate.ofEpochDay(v.asLong()).toString();
       case LONG:
@@ -109,10 +122,13 @@ final class DebeziumReader {
   }
 
   static String decimal(String base64, int scale) {
-    return new BigDecimal(new BigInteger(Base64.getDecoder().decode(base64)), scale).toPlainString();
+    return new BigDecimal(new BigInteger(Base64.getDecoder().decode(base64)), scale)
+        .toPlainString();
   }
 
   private static String micros(long us) {
-    return Instant.ofEpochSecond(Math.floorDiv(us, 1_000_000L), Math.floorMod(us, 1_000_000L) * 1000L).toString();
+    return Instant.ofEpochSecond(
+            Math.floorDiv(us, 1_000_000L), Math.floorMod(us, 1_000_000L) * 1000L)
+        .toString();
   }
 }

@@ -33,12 +33,40 @@ import org.junit.jupiter.api.Test;
 
 class TrafficGeneratorTest {
   private static final Instant START = Instant.parse("2024-03-01T08:00:00Z");
-  private static final ExportSpec SPEC = ExportSpec.load(Path.of("..", "deploy", "export-spec.yaml"));
-  private static final List<String> PG_SOURCE_FIELDS = List.of("version", "connector", "name", "ts_ms", "snapshot",
-      "db", "sequence", "schema", "table", "txId", "lsn", "xmin");
-  private static final List<String> MYSQL_SOURCE_FIELDS = List.of("version", "connector", "name", "ts_ms",
-      "snapshot", "db", "table", "server_id", "gtid", "file", "pos", "row", "thread", "query");
-  private static final List<String> PAYLOAD_FIELDS = List.of("before", "after", "source", "op", "ts_ms", "transaction");
+  private static final ExportSpec SPEC =
+      ExportSpec.load(Path.of("..", "deploy", "export-spec.yaml"));
+  private static final List<String> PG_SOURCE_FIELDS =
+      List.of(
+          "version",
+          "connector",
+          "name",
+          "ts_ms",
+          "snapshot",
+          "db",
+          "sequence",
+          "schema",
+          "table",
+          "txId",
+          "lsn",
+          "xmin");
+  private static final List<String> MYSQL_SOURCE_FIELDS =
+      List.of(
+          "version",
+          "connector",
+          "name",
+          "ts_ms",
+          "snapshot",
+          "db",
+          "table",
+          "server_id",
+          "gtid",
+          "file",
+          "pos",
+          "row",
+          "thread",
+          "query");
+  private static final List<String> PAYLOAD_FIELDS =
+      List.of("before", "after", "source", "op", "ts_ms", "transaction");
 
   private static TrafficGenerator generator;
   private static List<GeneratedRecord> records;
@@ -50,8 +78,11 @@ class TrafficGeneratorTest {
   }
 
   private static Iterable<Truth.Valid> valids() {
-    return () -> records.stream().filter(r -> r.truth() instanceof Truth.Valid)
-        .map(r -> (Truth.Valid) r.truth()).iterator();
+    return () ->
+        records.stream()
+            .filter(r -> r.truth() instanceof Truth.Valid)
+            .map(r -> (Truth.Valid) r.truth())
+            .iterator();
   }
 
   @Test
@@ -76,7 +107,10 @@ class TrafficGeneratorTest {
     System.out.printf("top tenant %s: %.1f %% of %d valid changes%n", ids.get(0), 100 * top, total);
     assertThat(top).isBetween(0.30, 0.40);
     for (String quiet : ids.subList(22, 24)) {
-      assertThat(perTenant.getOrDefault(quiet, 0) / (double) total).as(quiet).isGreaterThan(0).isLessThan(0.002);
+      assertThat(perTenant.getOrDefault(quiet, 0) / (double) total)
+          .as(quiet)
+          .isGreaterThan(0)
+          .isLessThan(0.002);
     }
     assertThat(perTenant.keySet()).containsExactlyInAnyOrderElementsOf(ids);
   }
@@ -111,8 +145,10 @@ class TrafficGeneratorTest {
       }
     }
     System.out.println("malformed in 20k records: " + seen);
-    assertThat(seen.keySet()).containsExactlyInAnyOrderElementsOf(TrafficGenerator.MALFORMED_REASONS);
-    assertThat(hostileKeys).containsExactlyInAnyOrderElementsOf(TrafficGenerator.HOSTILE_TENANT_IDS);
+    assertThat(seen.keySet())
+        .containsExactlyInAnyOrderElementsOf(TrafficGenerator.MALFORMED_REASONS);
+    assertThat(hostileKeys)
+        .containsExactlyInAnyOrderElementsOf(TrafficGenerator.HOSTILE_TENANT_IDS);
     assertThat(TrafficGenerator.HOSTILE_TENANT_IDS).noneMatch(TenantId::isValid);
     int malformed = seen.values().stream().mapToInt(Integer::intValue).sum();
     assertThat(malformed / 20_000.0).isBetween(0.01, 0.02);
@@ -133,7 +169,9 @@ class TrafficGeneratorTest {
         assertThat(r.keyText()).contains(m.tenantIdOrNull());
       }
       if (m.expected() == QuarantineReason.UNDECODABLE_JSON) {
-        assertThatThrownBy(() -> DebeziumReader.tree(r.value())).as(r.toString()).isInstanceOf(Exception.class);
+        assertThatThrownBy(() -> DebeziumReader.tree(r.value()))
+            .as(r.toString())
+            .isInstanceOf(Exception.class);
         continue;
       }
       JsonNode payload = DebeziumReader.parse(r.value()).payload();
@@ -171,8 +209,10 @@ class TrafficGeneratorTest {
           break;
         case UNDECODABLE_COLUMN:
           JsonNode after = payload.path("after");
-          String encoded = after.has("amount") ? after.path("amount").asText() : after.path("total").asText();
-          assertThatThrownBy(() -> Base64.getDecoder().decode(encoded)).isInstanceOf(IllegalArgumentException.class);
+          String encoded =
+              after.has("amount") ? after.path("amount").asText() : after.path("total").asText();
+          assertThatThrownBy(() -> Base64.getDecoder().decode(encoded))
+              .isInstanceOf(IllegalArgumentException.class);
           break;
         default:
           throw new AssertionError("unexpected reason " + m.expected());
@@ -196,8 +236,12 @@ class TrafficGeneratorTest {
       JsonNode source = payload.path("source");
       assertThat(source.path("ts_ms").asLong()).isEqualTo(r.timestamp());
       assertThat(payload.path("ts_ms").asLong()).isGreaterThan(r.timestamp());
-      assertThat(r.topic()).isEqualTo("cdc." + source.path("db").asText().replace("app", "public") + "."
-          + source.path("table").asText());
+      assertThat(r.topic())
+          .isEqualTo(
+              "cdc."
+                  + source.path("db").asText().replace("app", "public")
+                  + "."
+                  + source.path("table").asText());
       if (r.topic().equals(TrafficGenerator.INVOICES_TOPIC)) {
         assertThat(fieldNames(source)).isEqualTo(MYSQL_SOURCE_FIELDS);
         assertThat(source.path("connector").asText()).isEqualTo("mysql");
@@ -210,7 +254,8 @@ class TrafficGeneratorTest {
         assertThat(source.path("connector").asText()).isEqualTo("postgresql");
         assertThat(source.path("schema").asText()).isEqualTo("public");
         assertThat(source.path("xmin").isNull()).isTrue();
-        JsonNode sequence = DebeziumReader.tree(source.path("sequence").asText().getBytes(StandardCharsets.UTF_8));
+        JsonNode sequence =
+            DebeziumReader.tree(source.path("sequence").asText().getBytes(StandardCharsets.UTF_8));
         assertThat(sequence.get(1).asText()).isEqualTo(source.path("lsn").asText());
       }
       assertThat(source.path("snapshot").asText()).isIn("true", "last", "false");
@@ -231,23 +276,31 @@ class TrafficGeneratorTest {
       if (r.truth() instanceof Truth.Valid && DebeziumReader.parse(r.value()).wrapped()) {
         Parsed parsed = DebeziumReader.parse(r.value());
         String table = ((Truth.Valid) r.truth()).table();
-        parsed.rowSchema("after").forEach((column, schema) -> {
-          String name = schema.path("name").asText(schema.path("type").asText());
-          if (name.endsWith("Decimal")) {
-            name += "(scale " + schema.path("parameters").path("scale").asText() + ")";
-          }
-          typeNames.computeIfAbsent(table + "." + column, k -> new HashSet<>()).add(name);
-        });
+        parsed
+            .rowSchema("after")
+            .forEach(
+                (column, schema) -> {
+                  String name = schema.path("name").asText(schema.path("type").asText());
+                  if (name.endsWith("Decimal")) {
+                    name += "(scale " + schema.path("parameters").path("scale").asText() + ")";
+                  }
+                  typeNames.computeIfAbsent(table + "." + column, k -> new HashSet<>()).add(name);
+                });
       }
     }
-    assertThat(typeNames).containsEntry("orders.amount", Set.of("org.apache.kafka.connect.data.Decimal(scale 2)"))
+    assertThat(typeNames)
+        .containsEntry("orders.amount", Set.of("org.apache.kafka.connect.data.Decimal(scale 2)"))
         .containsEntry("invoices.total", Set.of("org.apache.kafka.connect.data.Decimal(scale 4)"))
         .containsEntry("page_views.viewed_at", Set.of("io.debezium.time.MicroTimestamp"))
         .containsEntry("orders.updated_at", Set.of("io.debezium.time.MicroTimestamp"))
         .containsEntry("invoices.issued_at", Set.of("io.debezium.time.Timestamp"))
         .containsEntry("invoices.due_on", Set.of("io.debezium.time.Date"))
         .containsEntry("invoices.metadata", Set.of("io.debezium.data.Json"))
-        .containsKeys("page_views.user_email", "page_views.ip", "orders.customer_name", "invoices.billing_address");
+        .containsKeys(
+            "page_views.user_email",
+            "page_views.ip",
+            "orders.customer_name",
+            "invoices.billing_address");
   }
 
   @Test
@@ -276,22 +329,33 @@ class TrafficGeneratorTest {
         undeclared.removeAll(spec.columns().keySet());
         assertThat(undeclared).as(v.table()).isNotEmpty();
       }
-      long expectedEventTime = v.op().equals("d")
-          ? payload.path("source").path("ts_ms").asLong()
-          : Instant.parse(v.after().get(spec.eventTime())).toEpochMilli();
+      long expectedEventTime =
+          v.op().equals("d")
+              ? payload.path("source").path("ts_ms").asLong()
+              : Instant.parse(v.after().get(spec.eventTime())).toEpochMilli();
       assertThat(v.eventTimeMillis()).isEqualTo(expectedEventTime);
-      checked.merge(v.table() + "/" + v.op() + (parsed.wrapped() ? "/schema" : "/bare"), 1, Integer::sum);
+      checked.merge(
+          v.table() + "/" + v.op() + (parsed.wrapped() ? "/schema" : "/bare"), 1, Integer::sum);
     }
     System.out.println("decoded and checked: " + checked);
-    for (String table : List.of("page_views/c", "orders/c", "orders/u", "orders/d", "orders/r", "invoices/c",
-        "invoices/u", "invoices/d")) {
+    for (String table :
+        List.of(
+            "page_views/c",
+            "orders/c",
+            "orders/u",
+            "orders/d",
+            "orders/r",
+            "invoices/c",
+            "invoices/u",
+            "invoices/d")) {
       assertThat(checked).containsKeys(table + "/schema", table + "/bare");
     }
   }
 
   @Test
   void truthImagesHoldExactlyTheSpecsDeclaredColumnsInDeclarationOrder() {
-    assertThat(SPEC.tables().keySet()).containsExactlyInAnyOrder("page_views", "orders", "invoices");
+    assertThat(SPEC.tables().keySet())
+        .containsExactlyInAnyOrder("page_views", "orders", "invoices");
     boolean sawSqlNull = false;
     for (Truth.Valid v : valids()) {
       List<String> declared = List.copyOf(SPEC.table(v.table()).columns().keySet());
@@ -313,7 +377,8 @@ class TrafficGeneratorTest {
     int keyOnly = 0;
     int full = 0;
     for (GeneratedRecord r : records) {
-      if (!(r.truth() instanceof Truth.Valid) || !((Truth.Valid) r.truth()).table().equals("orders")
+      if (!(r.truth() instanceof Truth.Valid)
+          || !((Truth.Valid) r.truth()).table().equals("orders")
           || !((Truth.Valid) r.truth()).op().equals("d")) {
         continue;
       }
@@ -327,7 +392,10 @@ class TrafficGeneratorTest {
         assertThat(r.valueText()).doesNotContain(v.tenantId());
         assertThat(r.keyText()).doesNotContain(v.tenantId()).startsWith("{");
         JsonNode key = DebeziumReader.parse(r.key()).payload();
-        assertThat(key.has("id") ? key.path("id").asText() : key.path("tenant_id").isNull() ? "null" : "?")
+        assertThat(
+                key.has("id")
+                    ? key.path("id").asText()
+                    : key.path("tenant_id").isNull() ? "null" : "?")
             .isIn(v.before().get("id"), "null");
       } else {
         full++;
@@ -341,11 +409,13 @@ class TrafficGeneratorTest {
   }
 
   @Test
-  void schemaWrappedKeyOnlyDeletesCarryExplicitNullsForEveryOtherColumnAndSchemalessOnesOnlyTheId() {
+  void
+      schemaWrappedKeyOnlyDeletesCarryExplicitNullsForEveryOtherColumnAndSchemalessOnesOnlyTheId() {
     int wrapped = 0;
     int bare = 0;
     for (GeneratedRecord r : records) {
-      if (!(r.truth() instanceof Truth.Valid) || !r.topic().equals(TrafficGenerator.ORDERS_TOPIC)
+      if (!(r.truth() instanceof Truth.Valid)
+          || !r.topic().equals(TrafficGenerator.ORDERS_TOPIC)
           || !((Truth.Valid) r.truth()).op().equals("d")) {
         continue;
       }
@@ -365,8 +435,9 @@ class TrafficGeneratorTest {
             f.path("fields").forEach(col -> structFields.add(col.path("field").asText()));
           }
         }
-        assertThat(structFields).startsWith("id").contains("tenant_id", "status", "amount", "customer_name",
-            "updated_at");
+        assertThat(structFields)
+            .startsWith("id")
+            .contains("tenant_id", "status", "amount", "customer_name", "updated_at");
         assertThat(fieldNames(before)).as(r.toString()).isEqualTo(structFields);
         for (String column : structFields.subList(1, structFields.size())) {
           assertThat(before.get(column).isNull()).as("%s in %s", column, r).isTrue();
@@ -375,7 +446,8 @@ class TrafficGeneratorTest {
         bare++;
         assertThat(fieldNames(before)).as(r.toString()).containsExactly("id");
       }
-      // The truth is untouched by the envelope's shape: the complete true before image and the true tenant.
+      // The truth is untouched by the envelope's shape: the complete true before image and the true
+      // tenant.
       assertThat(v.before().values()).doesNotContainNull();
       assertThat(v.before().get("tenant_id")).isEqualTo(v.tenantId());
     }
@@ -389,7 +461,8 @@ class TrafficGeneratorTest {
     Map<String, Map<String, String>> lastImage = new HashMap<>();
     int withoutBefore = 0;
     for (GeneratedRecord r : records) {
-      if (!(r.truth() instanceof Truth.Valid) || !((Truth.Valid) r.truth()).table().equals("orders")) {
+      if (!(r.truth() instanceof Truth.Valid)
+          || !((Truth.Valid) r.truth()).table().equals("orders")) {
         continue;
       }
       Truth.Valid v = (Truth.Valid) r.truth();
@@ -448,8 +521,10 @@ class TrafficGeneratorTest {
         assertThat(v.table()).isEqualTo("page_views");
         assertThat(v.eventTimeMillis()).isLessThanOrEqualTo(tenantClock - lateBy.toMillis());
       } else if (tenantClock != Long.MIN_VALUE) {
-        // Within the spec's allowed lateness of everything the tenant did before, in generation order.
-        assertThat(v.eventTimeMillis()).as(v.toString())
+        // Within the spec's allowed lateness of everything the tenant did before, in generation
+        // order.
+        assertThat(v.eventTimeMillis())
+            .as(v.toString())
             .isGreaterThan(tenantClock - SPEC.allowedLateness().toMillis());
       }
       clock.put(v.tenantId(), Math.max(tenantClock, v.eventTimeMillis()));
@@ -506,7 +581,9 @@ class TrafficGeneratorTest {
       } else {
         long pos = source.path("pos").asLong();
         int row = source.path("row").asInt();
-        assertThat(pos > lastPos || (pos == lastPos && row == lastRow + 1)).as(r.toString()).isTrue();
+        assertThat(pos > lastPos || (pos == lastPos && row == lastRow + 1))
+            .as(r.toString())
+            .isTrue();
         multiRow += row > 0 ? 1 : 0;
         lastPos = pos;
         lastRow = row;
@@ -579,17 +656,23 @@ class TrafficGeneratorTest {
   @Test
   void invalidConfigIsRefusedNamingTheRuleAndValue() {
     TrafficGenerator.Config defaults = TrafficGenerator.Config.defaults(START);
-    assertThatThrownBy(() -> defaults.withTenants(0, 0)).hasMessageContaining("tenants").hasMessageContaining("0");
-    assertThatThrownBy(() -> defaults.withFaults(0.3, 0, 0.3, 0)).hasMessageContaining("at most 0.5");
+    assertThatThrownBy(() -> defaults.withTenants(0, 0))
+        .hasMessageContaining("tenants")
+        .hasMessageContaining("0");
+    assertThatThrownBy(() -> defaults.withFaults(0.3, 0, 0.3, 0))
+        .hasMessageContaining("at most 0.5");
     assertThatThrownBy(() -> defaults.withMeanGap(Duration.ZERO)).hasMessageContaining("meanGap");
   }
 
   @Test
   void withoutFaultsEveryRecordIsAValidChangeOrATombstone() {
     List<GeneratedRecord> clean =
-        new TrafficGenerator(TrafficGenerator.Config.defaults(START).withFaults(0, 0, 0, 0)).take(10_000);
-    assertThat(clean).allMatch(r -> r.truth() instanceof Truth.Valid || r.truth() instanceof Truth.Tombstone);
-    assertThat(clean).noneMatch(r -> r.truth() instanceof Truth.Valid && ((Truth.Valid) r.truth()).late());
+        new TrafficGenerator(TrafficGenerator.Config.defaults(START).withFaults(0, 0, 0, 0))
+            .take(10_000);
+    assertThat(clean)
+        .allMatch(r -> r.truth() instanceof Truth.Valid || r.truth() instanceof Truth.Tombstone);
+    assertThat(clean)
+        .noneMatch(r -> r.truth() instanceof Truth.Valid && ((Truth.Valid) r.truth()).late());
   }
 
   @Test
@@ -605,9 +688,11 @@ class TrafficGeneratorTest {
       bytes += r.value() == null ? 0 : r.value().length;
     }
     double seconds = (System.nanoTime() - started) / 1e9;
-    System.out.printf("1,000,000 records (%.0f MB of values) in %.2f s: %.0f records/s%n", bytes / 1e6, seconds,
-        1_000_000 / seconds);
-    assertThat(big.liveRowCount()).isLessThanOrEqualTo(config.tenants() * 2 * config.maxLiveRowsPerTenant());
+    System.out.printf(
+        "1,000,000 records (%.0f MB of values) in %.2f s: %.0f records/s%n",
+        bytes / 1e6, seconds, 1_000_000 / seconds);
+    assertThat(big.liveRowCount())
+        .isLessThanOrEqualTo(config.tenants() * 2 * config.maxLiveRowsPerTenant());
   }
 
   @Test
@@ -625,14 +710,16 @@ class TrafficGeneratorTest {
     int transactions = 0;
     int belowPrevious = 0;
     for (GeneratedRecord r : records) {
-      if (!(r.truth() instanceof Truth.Valid) || r.topic().equals(TrafficGenerator.INVOICES_TOPIC)) {
+      if (!(r.truth() instanceof Truth.Valid)
+          || r.topic().equals(TrafficGenerator.INVOICES_TOPIC)) {
         continue;
       }
       JsonNode source = DebeziumReader.parse(r.value()).payload().path("source");
       long[] pg = pgSequence(source);
       long lsn = pg[1];
       long txId = source.path("txId").asLong();
-      // (last commit lsn, lsn) never decreases in delivery order, per topic as well as over all topics.
+      // (last commit lsn, lsn) never decreases in delivery order, per topic as well as over all
+      // topics.
       long[] last = lastPerTopic.put(r.topic(), pg);
       if (last != null) {
         assertThat(Arrays.compare(pg, last)).as(r.toString()).isNotNegative();
@@ -644,7 +731,9 @@ class TrafficGeneratorTest {
       maxLsnPerTopic.put(r.topic(), Math.max(maxLsn, lsn));
       // One transaction per txId and per (last commit lsn, lsn).
       String transaction = pg[0] + "/" + lsn;
-      assertThat(transactionOfTxId.putIfAbsent(txId, transaction)).as(r.toString()).isIn(null, transaction);
+      assertThat(transactionOfTxId.putIfAbsent(txId, transaction))
+          .as(r.toString())
+          .isIn(null, transaction);
       if (!source.path("snapshot").asText().equals("false")) {
         // Snapshot rows share the snapshot's LSN; streaming resumes from there.
         assertThat(transactions).isZero();
@@ -657,10 +746,12 @@ class TrafficGeneratorTest {
       if (pg[0] != previousCommit) {
         // A new transaction: the commit before it lies after every change delivered earlier.
         assertThat(pg[0]).as(r.toString()).isGreaterThan(previousCommit);
-        maxLsnOfEarlierTransactions = Math.max(maxLsnOfEarlierTransactions, maxLsnOfCurrentTransaction);
+        maxLsnOfEarlierTransactions =
+            Math.max(maxLsnOfEarlierTransactions, maxLsnOfCurrentTransaction);
         assertThat(pg[0]).as(r.toString()).isGreaterThan(maxLsnOfEarlierTransactions);
         if (previousCommit != Long.MIN_VALUE && lsn < previousTransactionLsn) {
-          // Wrote before the transaction delivered just before it (which must have been the previous
+          // Wrote before the transaction delivered just before it (which must have been the
+          // previous
           // commit), so it got its transaction id first.
           belowPrevious++;
           assertThat(txId).as(r.toString()).isLessThan(previousTransactionTxId);
@@ -674,18 +765,22 @@ class TrafficGeneratorTest {
         maxLsnOfCurrentTransaction = Math.max(maxLsnOfCurrentTransaction, lsn);
       }
     }
-    System.out.printf("%d of %d streamed PostgreSQL transactions interleaved; per topic: %s%n", belowPrevious,
-        transactions, interleavedPerTopic);
-    assertThat(interleavedPerTopic.getOrDefault(TrafficGenerator.PAGE_VIEWS_TOPIC, 0)).isGreaterThan(100);
-    assertThat(interleavedPerTopic.getOrDefault(TrafficGenerator.ORDERS_TOPIC, 0)).isGreaterThan(10);
+    System.out.printf(
+        "%d of %d streamed PostgreSQL transactions interleaved; per topic: %s%n",
+        belowPrevious, transactions, interleavedPerTopic);
+    assertThat(interleavedPerTopic.getOrDefault(TrafficGenerator.PAGE_VIEWS_TOPIC, 0))
+        .isGreaterThan(100);
+    assertThat(interleavedPerTopic.getOrDefault(TrafficGenerator.ORDERS_TOPIC, 0))
+        .isGreaterThan(10);
     assertThat(belowPrevious / (double) transactions).isBetween(0.06, 0.12);
   }
 
   @Test
   void withoutInterleavingLsnsFollowCommitOrder() {
     long lastLsn = Long.MIN_VALUE;
-    for (GeneratedRecord r : new TrafficGenerator(TrafficGenerator.Config.defaults(START).withInterleaveShare(0))
-        .take(10_000)) {
+    for (GeneratedRecord r :
+        new TrafficGenerator(TrafficGenerator.Config.defaults(START).withInterleaveShare(0))
+            .take(10_000)) {
       if (r.truth() instanceof Truth.Valid && !r.topic().equals(TrafficGenerator.INVOICES_TOPIC)) {
         long lsn = DebeziumReader.parse(r.value()).payload().path("source").path("lsn").asLong();
         assertThat(lsn).isGreaterThanOrEqualTo(lastLsn);
@@ -704,15 +799,20 @@ class TrafficGeneratorTest {
     int ties = 0;
     for (int i = 0; i < records.size(); i++) {
       GeneratedRecord r = records.get(i);
-      DecodeResult result = decoder.decode(new RawRecord(r.topic(), 0, i, r.timestamp(), r.key(), r.value()));
+      DecodeResult result =
+          decoder.decode(new RawRecord(r.topic(), 0, i, r.timestamp(), r.key(), r.value()));
       String where = r.toString();
       Truth truth = r.truth();
       if (truth instanceof Truth.Valid) {
         Truth.Valid v = (Truth.Valid) truth;
         assertThat(result).as(where).isInstanceOf(DecodeResult.Decoded.class);
         ChangeEvent e = ((DecodeResult.Decoded) result).event();
-        boolean keyOnlyDelete = v.op().equals("d")
-            && !DebeziumReader.parse(r.value()).payload().path("before").hasNonNull("tenant_id");
+        boolean keyOnlyDelete =
+            v.op().equals("d")
+                && !DebeziumReader.parse(r.value())
+                    .payload()
+                    .path("before")
+                    .hasNonNull("tenant_id");
         assertThat(e.getTenantId()).as(where).isEqualTo(keyOnlyDelete ? null : v.tenantId());
         assertThat(e.getSourceTable()).as(where).isEqualTo(v.table());
         assertThat(e.getOp()).as(where).isEqualTo(v.op());
@@ -723,26 +823,31 @@ class TrafficGeneratorTest {
           assertThat(e.getBefore()).as(where).isEqualTo(v.before());
         }
         eventIdOfIdentity.put(v.identity(), e.getEventId());
-        String scope = v.table().equals("page_views")
-            ? r.topic() + "|" + v.tenantId()
-            : v.table() + "|" + e.getRowKey();
+        String scope =
+            v.table().equals("page_views")
+                ? r.topic() + "|" + v.tenantId()
+                : v.table() + "|" + e.getRowKey();
         List<Long> position = e.getPosition();
         List<Long> last = lastPosition.put(scope, position);
         int order = last == null ? 1 : comparePositions(position, last);
-        assertThat(order).as("position %s after %s in scope %s: %s", position, last, scope, where)
+        assertThat(order)
+            .as("position %s after %s in scope %s: %s", position, last, scope, where)
             .isNotNegative();
         if (order > 0) {
           eventIdsAtLastPosition.put(scope, new HashSet<>(Set.of(e.getEventId())));
         } else {
           ties++;
           assertThat(eventIdsAtLastPosition.get(scope).add(e.getEventId()))
-              .as("event id %s repeated at position %s in scope %s: %s", e.getEventId(), position, scope, where)
+              .as(
+                  "event id %s repeated at position %s in scope %s: %s",
+                  e.getEventId(), position, scope, where)
               .isTrue();
         }
         outcomes.merge("valid " + v.table() + "/" + v.op(), 1, Integer::sum);
       } else if (truth instanceof Truth.Duplicate) {
         assertThat(result).as(where).isInstanceOf(DecodeResult.Decoded.class);
-        assertThat(((DecodeResult.Decoded) result).event().getEventId()).as(where)
+        assertThat(((DecodeResult.Decoded) result).event().getEventId())
+            .as(where)
             .isEqualTo(eventIdOfIdentity.get(((Truth.Duplicate) truth).identity()));
         outcomes.merge("duplicate", 1, Integer::sum);
       } else if (truth instanceof Truth.Malformed) {
@@ -750,7 +855,9 @@ class TrafficGeneratorTest {
         assertThat(result).as(where).isInstanceOf(DecodeResult.Rejected.class);
         DecodeResult.Rejected rejected = (DecodeResult.Rejected) result;
         assertThat(rejected.code()).as("%s: %s", rejected.reason(), where).isEqualTo(m.expected());
-        assertThat(rejected.tenantId()).as("%s: %s", rejected.reason(), where).isEqualTo(m.tenantIdOrNull());
+        assertThat(rejected.tenantId())
+            .as("%s: %s", rejected.reason(), where)
+            .isEqualTo(m.tenantIdOrNull());
         outcomes.merge("malformed " + m.expected(), 1, Integer::sum);
       } else {
         assertThat(truth).isInstanceOf(Truth.Tombstone.class);
@@ -758,8 +865,14 @@ class TrafficGeneratorTest {
         outcomes.merge("tombstone", 1, Integer::sum);
       }
     }
-    System.out.println("decoder agrees with the truth of " + records.size() + " records: " + outcomes + "; "
-        + ties + " positions shared within a scope");
+    System.out.println(
+        "decoder agrees with the truth of "
+            + records.size()
+            + " records: "
+            + outcomes
+            + "; "
+            + ties
+            + " positions shared within a scope");
     assertThat(ties).isGreaterThan(0);
   }
 
@@ -775,12 +888,16 @@ class TrafficGeneratorTest {
 
   /** A PostgreSQL source's {@code sequence} as {last commit lsn (0 for a snapshot row), lsn}. */
   private static long[] pgSequence(JsonNode source) {
-    JsonNode sequence = DebeziumReader.tree(source.path("sequence").asText().getBytes(StandardCharsets.UTF_8));
+    JsonNode sequence =
+        DebeziumReader.tree(source.path("sequence").asText().getBytes(StandardCharsets.UTF_8));
     assertThat(sequence.size()).isEqualTo(2);
-    assertThat(sequence.get(0).isNull()).isEqualTo(!source.path("snapshot").asText().equals("false"));
+    assertThat(sequence.get(0).isNull())
+        .isEqualTo(!source.path("snapshot").asText().equals("false"));
     long lsn = Long.parseLong(sequence.get(1).asText());
     assertThat(lsn).isEqualTo(source.path("lsn").asLong());
-    return new long[] {sequence.get(0).isNull() ? 0 : Long.parseLong(sequence.get(0).asText()), lsn};
+    return new long[] {
+      sequence.get(0).isNull() ? 0 : Long.parseLong(sequence.get(0).asText()), lsn
+    };
   }
 
   private static List<String> fieldNames(JsonNode node) {
@@ -789,10 +906,14 @@ class TrafficGeneratorTest {
     return names;
   }
 
-  /** Checks a payload value against its Kafka Connect schema, as JsonConverter would on reading it. */
+  /**
+   * Checks a payload value against its Kafka Connect schema, as JsonConverter would on reading it.
+   */
   private static void assertConforms(JsonNode schema, JsonNode value, String where) {
     if (value == null || value.isNull() || value.isMissingNode()) {
-      assertThat(schema.path("optional").asBoolean()).as("null for required %s in %s", schema, where).isTrue();
+      assertThat(schema.path("optional").asBoolean())
+          .as("null for required %s in %s", schema, where)
+          .isTrue();
       return;
     }
     switch (schema.path("type").asText()) {

@@ -8,7 +8,8 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class ExportSpecTest {
-  private static final String VALID = """
+  private static final String VALID =
+      """
       version: 3
       window: 5m
       allowed_lateness: 1m
@@ -53,14 +54,18 @@ class ExportSpecTest {
 
   @Test
   void errorsNameTheFileTheEntryAndTheProblem() {
-    assertThatThrownBy(() -> ExportSpec.parse(VALID.replace("column: amount", "column: status"), "spec.yaml"))
+    assertThatThrownBy(
+            () -> ExportSpec.parse(VALID.replace("column: amount", "column: status"), "spec.yaml"))
         .isInstanceOf(SpecException.class)
         .hasMessageContaining("spec.yaml")
         .hasMessageContaining("tables[0] (orders).metrics[1]")
         .hasMessageContaining("'status' is string, not numeric");
     assertThatThrownBy(() -> ExportSpec.parse(VALID.replace("key: [id]", ""), "spec.yaml"))
         .hasMessageContaining("a mutable table needs 'key'");
-    assertThatThrownBy(() -> ExportSpec.parse(VALID.replace("dimensions: [status]", "dimensions: [email]"), "s.yaml"))
+    assertThatThrownBy(
+            () ->
+                ExportSpec.parse(
+                    VALID.replace("dimensions: [status]", "dimensions: [email]"), "s.yaml"))
         .hasMessageContaining("column 'email' is used but not declared");
     assertThatThrownBy(() -> ExportSpec.parse(VALID.replace("window: 5m", "window: 7m"), "s.yaml"))
         .hasMessageContaining("divide a day evenly");
@@ -68,22 +73,30 @@ class ExportSpecTest {
         .hasMessageContaining("'version' must be a positive integer");
     assertThatThrownBy(() -> ExportSpec.parse(VALID.replace("scale: 2", "unit: ms"), "s.yaml"))
         .hasMessageContaining("a decimal column needs 'scale'");
-    assertThatThrownBy(() -> ExportSpec.parse(VALID.replace("tenant_id: string", "tenant: string"), "s.yaml"))
+    assertThatThrownBy(
+            () -> ExportSpec.parse(VALID.replace("tenant_id: string", "tenant: string"), "s.yaml"))
         .hasMessageContaining("columns must include the tenant column 'tenant_id'");
-    assertThatThrownBy(() -> ExportSpec.parse(VALID.replace("mode: mutable", "mode: mutable\n    colour: red"), "s.yaml"))
+    assertThatThrownBy(
+            () ->
+                ExportSpec.parse(
+                    VALID.replace("mode: mutable", "mode: mutable\n    colour: red"), "s.yaml"))
         .hasMessageContaining("unknown key 'colour'");
-    assertThatThrownBy(() -> ExportSpec.parse("version: [", "s.yaml")).hasMessageContaining("not valid YAML");
+    assertThatThrownBy(() -> ExportSpec.parse("version: [", "s.yaml"))
+        .hasMessageContaining("not valid YAML");
   }
 
   @Test
   void metricNamesAreUniqueAcrossTables() {
-    String twice = VALID + """
+    String twice =
+        VALID
+            + """
           - name: refunds
             event_time: ts
             columns: {tenant_id: string, ts: timestamp}
             metrics:
               - {name: order_count, type: count}
         """;
-    assertThatThrownBy(() -> ExportSpec.parse(twice, "s.yaml")).hasMessageContaining("metric 'order_count' is already");
+    assertThatThrownBy(() -> ExportSpec.parse(twice, "s.yaml"))
+        .hasMessageContaining("metric 'order_count' is already");
   }
 }

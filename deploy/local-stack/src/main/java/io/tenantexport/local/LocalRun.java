@@ -55,19 +55,26 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * <p>Starts an embedded Kafka broker (KRaft) and an embedded PostgreSQL, applies the warehouse
  * migrations, produces realistic Debezium traffic for many tenants (skew, several tables,
- * inserts/updates/deletes, duplicates, late and malformed records) paced to the wall clock, runs the
- * job on a local Flink with its web UI, and prints a per-tenant summary every few seconds, read from
- * the job's own outputs (the audit and quarantine topics). Stops after {@code --duration} or on
- * Ctrl-C: the job is drained (every open window is exported) and a final summary printed.
+ * inserts/updates/deletes, duplicates, late and malformed records) paced to the wall clock, runs
+ * the job on a local Flink with its web UI, and prints a per-tenant summary every few seconds, read
+ * from the job's own outputs (the audit and quarantine topics). Stops after {@code --duration} or
+ * on Ctrl-C: the job is drained (every open window is exported) and a final summary printed.
  */
 public final class LocalRun {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String AUDIT_TOPIC = "tenant-export.audit";
   private static final String QUARANTINE_TOPIC = "tenant-export.quarantine";
   private static final String GROUP_ID = "tenant-export";
+
   /** Orders has keyless deletes: one partition keeps a row's changes in order (see the README). */
-  private static final Map<String, Integer> PARTITIONS = Map.of(
-      TrafficGenerator.PAGE_VIEWS_TOPIC, 2, TrafficGenerator.ORDERS_TOPIC, 1, TrafficGenerator.INVOICES_TOPIC, 2);
+  private static final Map<String, Integer> PARTITIONS =
+      Map.of(
+          TrafficGenerator.PAGE_VIEWS_TOPIC,
+          2,
+          TrafficGenerator.ORDERS_TOPIC,
+          1,
+          TrafficGenerator.INVOICES_TOPIC,
+          2);
 
   private final Options options;
   private final PrintStream out = System.out;
@@ -78,12 +85,21 @@ public final class LocalRun {
   private Admin admin;
 
   /** Command-line options. */
-  record Options(Duration duration, int rate, int tenants, Path dir, int parallelism, Duration window,
-      Duration lateness, int uiPort) {
+  record Options(
+      Duration duration,
+      int rate,
+      int tenants,
+      Path dir,
+      int parallelism,
+      Duration window,
+      Duration lateness,
+      int uiPort) {
     /** Parses options; a single argument holding several (as Maven's exec passes them) is split. */
     static Options parse(String[] given) {
-      String[] args = String.join(" ", given).trim().isEmpty() ? new String[0]
-          : String.join(" ", given).trim().split("\\s+");
+      String[] args =
+          String.join(" ", given).trim().isEmpty()
+              ? new String[0]
+              : String.join(" ", given).trim().split("\\s+");
       Duration duration = null;
       int rate = 200;
       int tenants = 24;
@@ -105,7 +121,8 @@ public final class LocalRun {
           case "--lateness" -> lateness = duration(a, v);
           case "--ui-port" -> uiPort = positive(a, v);
           case "--help", "-h" -> {
-            System.out.println("""
+            System.out.println(
+                """
                 Runs tenant-export on an embedded Kafka broker, an embedded PostgreSQL and a local Flink.
                   --duration 90s      stop after this long (default: run until Ctrl-C)
                   --rate 200          generated CDC records per second
@@ -147,7 +164,8 @@ public final class LocalRun {
       String text = require(flag, v);
       Duration d = Durations.parseOrNull(text.matches("\\d+") ? text + "s" : text);
       if (d == null || d.isZero()) {
-        throw new IllegalArgumentException(flag + " must be a duration like 90s or 5m, got '" + v + "'");
+        throw new IllegalArgumentException(
+            flag + " must be a duration like 90s or 5m, got '" + v + "'");
       }
       return d;
     }
@@ -175,13 +193,15 @@ public final class LocalRun {
     Files.createDirectories(options.dir());
     Path lake = options.dir().toAbsolutePath().resolve("lake");
     out.println("tenant-export local run: starting an embedded Kafka broker and PostgreSQL ...");
-    try (LocalKafka kafka = LocalKafka.start(); LocalWarehouse warehouse = LocalWarehouse.start()) {
+    try (LocalKafka kafka = LocalKafka.start();
+        LocalWarehouse warehouse = LocalWarehouse.start()) {
       warehouse.migrate();
       PARTITIONS.forEach(kafka::createTopic);
       kafka.createTopic(AUDIT_TOPIC, 2);
       kafka.createTopic(QUARANTINE_TOPIC, 1);
 
-      ExportSpec spec = ExportSpec.load(findSpec()).withWindowing(options.window(), options.lateness());
+      ExportSpec spec =
+          ExportSpec.load(findSpec()).withWindowing(options.window(), options.lateness());
       Map<String, String> settings = new LinkedHashMap<>();
       settings.put("job.parallelism", Integer.toString(options.parallelism()));
       settings.put("job.checkpoint_interval", "2s");
@@ -202,7 +222,8 @@ public final class LocalRun {
       flink.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
       flink.set(RestOptions.ADDRESS, "127.0.0.1");
       flink.set(RestOptions.PORT, options.uiPort());
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
+      StreamExecutionEnvironment env =
+          StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
       TenantExportPipeline.configure(env, config);
       TenantExportPipeline.build(env, config, ProductionIo.create(config));
       JobClient job = env.executeAsync(config.jobName());
@@ -213,7 +234,8 @@ public final class LocalRun {
       Thread hook = new Thread(this::requestStop, "ctrl-c");
       Runtime.getRuntime().addShutdownHook(hook);
 
-      out.printf("""
+      out.printf(
+          """
 
           Running. Where to look while it runs:
             Flink web UI    http://127.0.0.1:%d
@@ -224,13 +246,25 @@ public final class LocalRun {
             Export spec     %s
           %s
 
-          """, options.uiPort(), lake, warehouse.user(), warehouse.jdbcUrl().replace("jdbc:postgresql://", ""),
-          AUDIT_TOPIC, kafka.bootstrapServers(), QUARANTINE_TOPIC, kafka.bootstrapServers(), spec.source(),
-          options.duration() == null ? "Ctrl-C stops it cleanly." : "Stops after " + options.duration() + ".");
+          """,
+          options.uiPort(),
+          lake,
+          warehouse.user(),
+          warehouse.jdbcUrl().replace("jdbc:postgresql://", ""),
+          AUDIT_TOPIC,
+          kafka.bootstrapServers(),
+          QUARANTINE_TOPIC,
+          kafka.bootstrapServers(),
+          spec.source(),
+          options.duration() == null
+              ? "Ctrl-C stops it cleanly."
+              : "Stops after " + options.duration() + ".");
 
       try (KafkaConsumer<byte[], byte[]> outputs = outputConsumer(kafka)) {
-        long deadline = options.duration() == null ? Long.MAX_VALUE
-            : System.nanoTime() + options.duration().toNanos();
+        long deadline =
+            options.duration() == null
+                ? Long.MAX_VALUE
+                : System.nanoTime() + options.duration().toNanos();
         long nextPrint = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (!stopping.get() && System.nanoTime() < deadline) {
           poll(outputs, Duration.ofMillis(500));
@@ -242,8 +276,11 @@ public final class LocalRun {
         stopping.set(true);
         out.println("Stopping: draining the job so that every open window is exported ...");
         try {
-          job.stopWithSavepoint(true, options.dir().toAbsolutePath().resolve("savepoints").toUri().toString(),
-              SavepointFormatType.CANONICAL).get(2, TimeUnit.MINUTES);
+          job.stopWithSavepoint(
+                  true,
+                  options.dir().toAbsolutePath().resolve("savepoints").toUri().toString(),
+                  SavepointFormatType.CANONICAL)
+              .get(2, TimeUnit.MINUTES);
         } catch (Exception e) {
           out.println("Drain failed (" + e.getMessage() + "); cancelling the job.");
           job.cancel().get(1, TimeUnit.MINUTES);
@@ -265,7 +302,8 @@ public final class LocalRun {
       if (admin != null) {
         admin.close();
       }
-      out.println("The lake stays in " + lake + ". Kafka and PostgreSQL were embedded and stop now.");
+      out.println(
+          "The lake stays in " + lake + ". Kafka and PostgreSQL were embedded and stop now.");
     }
   }
 
@@ -284,19 +322,23 @@ public final class LocalRun {
       if (Files.isRegularFile(spec)) {
         return spec;
       }
-      if (dir.getFileName() != null && dir.getFileName().toString().equals("deploy")
+      if (dir.getFileName() != null
+          && dir.getFileName().toString().equals("deploy")
           && Files.isRegularFile(dir.resolve("export-spec.yaml"))) {
         return dir.resolve("export-spec.yaml");
       }
     }
-    throw new IllegalStateException("cannot find deploy/export-spec.yaml above " + Path.of("").toAbsolutePath());
+    throw new IllegalStateException(
+        "cannot find deploy/export-spec.yaml above " + Path.of("").toAbsolutePath());
   }
 
   /** Produces generated traffic paced so that event time follows the wall clock. */
   private void produce(LocalKafka kafka) {
-    TrafficGenerator gen = new TrafficGenerator(TrafficGenerator.Config.defaults(Instant.now())
-        .withTenants(options.tenants(), Math.min(2, options.tenants() - 1))
-        .withMeanGap(Duration.ofNanos(1_000_000_000L / options.rate())));
+    TrafficGenerator gen =
+        new TrafficGenerator(
+            TrafficGenerator.Config.defaults(Instant.now())
+                .withTenants(options.tenants(), Math.min(2, options.tenants() - 1))
+                .withMeanGap(Duration.ofNanos(1_000_000_000L / options.rate())));
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -333,7 +375,8 @@ public final class LocalRun {
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "tenant-export-local-run-summary");
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     c.subscribe(List.of(AUDIT_TOPIC));
     return c;
   }
@@ -363,7 +406,7 @@ public final class LocalRun {
         }
         case "QUARANTINE" -> s.quarantined++;
         case "LATE_EVENT" -> s.late++;
-        default -> { }
+        default -> {}
       }
     }
   }
@@ -381,21 +424,37 @@ public final class LocalRun {
     Instant now = Instant.now();
     Map<String, Integer> files = LakeFiles.filesPerTenant(lake);
     List<String> tenants = new ArrayList<>(produced.keySet());
-    summary.keySet().forEach(t -> {
-      if (!tenants.contains(t)) {
-        tenants.add(t);
-      }
-    });
+    summary
+        .keySet()
+        .forEach(
+            t -> {
+              if (!tenants.contains(t)) {
+                tenants.add(t);
+              }
+            });
     tenants.sort((a, b) -> Long.compare(count(b), count(a)));
     out.printf("%n%s — %s%n", last ? "Final summary" : "Per-tenant summary", now);
-    out.printf("%-16s %9s %9s %6s %6s %5s %8s %6s %9s%n", "tenant", "produced", "events_in", "dups", "quar.",
-        "late", "windows", "files", "fresh(s)");
+    out.printf(
+        "%-16s %9s %9s %6s %6s %5s %8s %6s %9s%n",
+        "tenant", "produced", "events_in", "dups", "quar.", "late", "windows", "files", "fresh(s)");
     long[] total = new long[7];
     for (String t : tenants) {
       TenantSummary s = summary.getOrDefault(t, new TenantSummary());
-      String fresh = s.lastWindowEnd == null ? "-" : Long.toString(Duration.between(s.lastWindowEnd, now).toSeconds());
-      out.printf("%-16s %9d %9d %6d %6d %5d %8d %6d %9s%n", t, count(t), s.eventsIn, s.duplicates, s.quarantined,
-          s.late, s.windows, files.getOrDefault(t, 0), fresh);
+      String fresh =
+          s.lastWindowEnd == null
+              ? "-"
+              : Long.toString(Duration.between(s.lastWindowEnd, now).toSeconds());
+      out.printf(
+          "%-16s %9d %9d %6d %6d %5d %8d %6d %9s%n",
+          t,
+          count(t),
+          s.eventsIn,
+          s.duplicates,
+          s.quarantined,
+          s.late,
+          s.windows,
+          files.getOrDefault(t, 0),
+          fresh);
       total[0] += count(t);
       total[1] += s.eventsIn;
       total[2] += s.duplicates;
@@ -404,19 +463,26 @@ public final class LocalRun {
       total[5] += s.windows;
       total[6] += files.getOrDefault(t, 0);
     }
-    out.printf("%-16s %9d %9d %6d %6d %5d %8d %6d%n", "TOTAL", total[0], total[1], total[2], total[3], total[4],
-        total[5], total[6]);
-    out.println("source lag: " + sourceLag(kafka) + " records not yet covered by a completed checkpoint");
-    out.println("produced: valid changes generated; events_in: changes in exported windows; fresh: seconds since"
-        + " the end of the tenant's newest exported window. Records without a valid tenant are only in "
-        + QUARANTINE_TOPIC + ".");
+    out.printf(
+        "%-16s %9d %9d %6d %6d %5d %8d %6d%n",
+        "TOTAL", total[0], total[1], total[2], total[3], total[4], total[5], total[6]);
+    out.println(
+        "source lag: " + sourceLag(kafka) + " records not yet covered by a completed checkpoint");
+    out.println(
+        "produced: valid changes generated; events_in: changes in exported windows; fresh: seconds since"
+            + " the end of the tenant's newest exported window. Records without a valid tenant are only in "
+            + QUARANTINE_TOPIC
+            + ".");
   }
 
   /** Records in the CDC topics beyond the offsets the job committed with its last checkpoint. */
   private String sourceLag(LocalKafka kafka) {
     try {
       Map<TopicPartition, OffsetAndMetadata> committed =
-          admin(kafka).listConsumerGroupOffsets(GROUP_ID).partitionsToOffsetAndMetadata().get(5, TimeUnit.SECONDS);
+          admin(kafka)
+              .listConsumerGroupOffsets(GROUP_ID)
+              .partitionsToOffsetAndMetadata()
+              .get(5, TimeUnit.SECONDS);
       long lag = 0;
       for (String topic : TrafficGenerator.topics()) {
         for (Map.Entry<TopicPartition, Long> e : kafka.endOffsets(topic).entrySet()) {
@@ -432,7 +498,9 @@ public final class LocalRun {
 
   private Admin admin(LocalKafka kafka) {
     if (admin == null) {
-      admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
+      admin =
+          Admin.create(
+              Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
     }
     return admin;
   }
@@ -443,12 +511,16 @@ public final class LocalRun {
   }
 
   private void printWarehouse(LocalWarehouse warehouse) {
-    try (Connection c = warehouse.connect(); Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT count(*), count(DISTINCT tenant_id), min(window_start), max(window_end)"
-            + " FROM tenant_export.metric_rollup")) {
+    try (Connection c = warehouse.connect();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT count(*), count(DISTINCT tenant_id), min(window_start), max(window_end)"
+                    + " FROM tenant_export.metric_rollup")) {
       rs.next();
-      out.printf("Warehouse: %d rollup rows for %d tenants, windows %s .. %s%n", rs.getLong(1), rs.getLong(2),
-          rs.getObject(3), rs.getObject(4));
+      out.printf(
+          "Warehouse: %d rollup rows for %d tenants, windows %s .. %s%n",
+          rs.getLong(1), rs.getLong(2), rs.getObject(3), rs.getObject(4));
     } catch (Exception e) {
       out.println("Warehouse summary failed: " + e.getMessage());
     }

@@ -9,21 +9,22 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.utils.Utils;
 
 /**
- * Chooses the Kafka partition of a generated record from its tenant, as a CDC pipeline that partitions
- * by tenant does (for example Debezium's partition-routing transform on {@code tenant_id}). Kafka's
- * default partitioner hashes the key bytes instead, and the generator writes one tenant's keys in
- * several forms ({@code acme}, {@code {"tenant_id":"acme"}}): by bytes they would scatter one tenant's
- * changes over partitions, out of source order, which the job's append-only dedupe does not allow (see
- * the README's ordering assumptions).
+ * Chooses the Kafka partition of a generated record from its tenant, as a CDC pipeline that
+ * partitions by tenant does (for example Debezium's partition-routing transform on {@code
+ * tenant_id}). Kafka's default partitioner hashes the key bytes instead, and the generator writes
+ * one tenant's keys in several forms ({@code acme}, {@code {"tenant_id":"acme"}}): by bytes they
+ * would scatter one tenant's changes over partitions, out of source order, which the job's
+ * append-only dedupe does not allow (see the README's ordering assumptions).
  */
 public final class TenantRouting {
   /** Recent valid changes' tenants by identity, so a duplicate follows its original. */
-  private final Map<String, String> tenantOfIdentity = new LinkedHashMap<>(1 << 12, 0.75f, false) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-      return size() > 100_000;
-    }
-  };
+  private final Map<String, String> tenantOfIdentity =
+      new LinkedHashMap<>(1 << 12, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+          return size() > 100_000;
+        }
+      };
 
   /** The record for topic {@code r.topic()} with {@code partitions} partitions. */
   public ProducerRecord<byte[], byte[]> route(GeneratedRecord r, int partitions) {
@@ -39,8 +40,10 @@ public final class TenantRouting {
     } else {
       tenant = ((Truth.Tombstone) t).tenantId();
     }
-    int partition = tenant == null ? 0
-        : Utils.toPositive(Utils.murmur2(tenant.getBytes(StandardCharsets.UTF_8))) % partitions;
+    int partition =
+        tenant == null
+            ? 0
+            : Utils.toPositive(Utils.murmur2(tenant.getBytes(StandardCharsets.UTF_8))) % partitions;
     return new ProducerRecord<>(r.topic(), partition, r.timestamp(), r.key(), r.value());
   }
 }

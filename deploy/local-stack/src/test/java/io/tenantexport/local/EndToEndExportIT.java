@@ -49,12 +49,13 @@ import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole job on real components: an embedded KRaft Kafka broker, an embedded PostgreSQL, a Flink
- * MiniCluster at parallelism 2 (two TaskManagers), Parquet read back with parquet-avro's own reader.
+ * MiniCluster at parallelism 2 (two TaskManagers), Parquet read back with parquet-avro's own
+ * reader.
  *
  * <p>One generated input (24 tenants with skew, three tables, inserts, updates and deletes with and
  * without before images, snapshot rows, duplicates, replayed slices, late and malformed records) is
@@ -64,24 +65,42 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class EndToEndExportIT {
   private static final String[] TOPICS = {
-      TrafficGenerator.PAGE_VIEWS_TOPIC, TrafficGenerator.ORDERS_TOPIC, TrafficGenerator.INVOICES_TOPIC};
+    TrafficGenerator.PAGE_VIEWS_TOPIC,
+    TrafficGenerator.ORDERS_TOPIC,
+    TrafficGenerator.INVOICES_TOPIC
+  };
+
   /**
    * Partitions per topic. Debezium's auto-created topics have one partition, which keeps a row's
-   * changes, keyless deletes included, in source order: orders (with such deletes) has one; the others
-   * are partitioned by tenant ({@link TenantRouting}).
+   * changes, keyless deletes included, in source order: orders (with such deletes) has one; the
+   * others are partitioned by tenant ({@link TenantRouting}).
    */
-  private static final Map<String, Integer> PARTITIONS = Map.of(
-      TrafficGenerator.PAGE_VIEWS_TOPIC, 2, TrafficGenerator.ORDERS_TOPIC, 1, TrafficGenerator.INVOICES_TOPIC, 2);
+  private static final Map<String, Integer> PARTITIONS =
+      Map.of(
+          TrafficGenerator.PAGE_VIEWS_TOPIC,
+          2,
+          TrafficGenerator.ORDERS_TOPIC,
+          1,
+          TrafficGenerator.INVOICES_TOPIC,
+          2);
+
   private static final int RECORDS = 15_000;
-  /** Lateness above the input's event-time span: no normal change is late, whatever the interleaving. */
+
+  /**
+   * Lateness above the input's event-time span: no normal change is late, whatever the
+   * interleaving.
+   */
   private static final String LATENESS = "60m";
 
   @RegisterExtension
-  static final MiniClusterExtension FLINK = new MiniClusterExtension(
-      new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(2).setNumberSlotsPerTaskManager(2).build());
+  static final MiniClusterExtension FLINK =
+      new MiniClusterExtension(
+          new MiniClusterResourceConfiguration.Builder()
+              .setNumberTaskManagers(2)
+              .setNumberSlotsPerTaskManager(2)
+              .build());
 
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   private static LocalKafka kafka;
   private static LocalWarehouse warehouse;
@@ -96,8 +115,10 @@ class EndToEndExportIT {
     warehouse = LocalWarehouse.start();
     warehouse.migrate();
     String specText = Files.readString(Path.of("../export-spec.yaml"));
-    spec = ExportSpec.parse(specText.replaceFirst("allowed_lateness: \\S+", "allowed_lateness: " + LATENESS),
-        "deploy/export-spec.yaml with allowed_lateness " + LATENESS);
+    spec =
+        ExportSpec.parse(
+            specText.replaceFirst("allowed_lateness: \\S+", "allowed_lateness: " + LATENESS),
+            "deploy/export-spec.yaml with allowed_lateness " + LATENESS);
 
     PARTITIONS.forEach(kafka::createTopic);
     // A fixed hour of yesterday: brokers refuse timestamps more than an hour in the future.
@@ -157,7 +178,9 @@ class EndToEndExportIT {
   private static StreamExecutionEnvironment env(JobConfig config, Configuration extra) {
     Configuration conf = new Configuration(extra);
     if (!conf.contains(RestartStrategyOptions.RESTART_STRATEGY)) {
-      conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none"); // a broken job must fail the test, not loop
+      conf.set(
+          RestartStrategyOptions.RESTART_STRATEGY,
+          "none"); // a broken job must fail the test, not loop
     }
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
     env.configure(conf);
@@ -165,26 +188,42 @@ class EndToEndExportIT {
     return env;
   }
 
-  /** One bounded run over the whole input, its source wrapped by {@code wrap}; returns its outputs. */
-  private static RunOutputs run(String name, Function<Source<RawRecord, ?, ?>, Source<RawRecord, ?, ?>> wrap,
-      boolean noRestart) throws Exception {
+  /**
+   * One bounded run over the whole input, its source wrapped by {@code wrap}; returns its outputs.
+   */
+  private static RunOutputs run(
+      String name,
+      Function<Source<RawRecord, ?, ?>, Source<RawRecord, ?, ?>> wrap,
+      boolean noRestart)
+      throws Exception {
     return run(name, wrap, noRestart ? new Configuration() : restartable());
   }
 
-  private static RunOutputs run(String name, Function<Source<RawRecord, ?, ?>, Source<RawRecord, ?, ?>> wrap,
-      Configuration extra) throws Exception {
+  private static RunOutputs run(
+      String name,
+      Function<Source<RawRecord, ?, ?>, Source<RawRecord, ?, ?>> wrap,
+      Configuration extra)
+      throws Exception {
     truncateWarehouse();
     JobConfig c = config(name, true);
     StreamExecutionEnvironment env = env(c, extra);
     PipelineIo real = ProductionIo.create(c);
-    TenantExportPipeline.build(env, c, new PipelineIo(wrap.apply(real.cdcSource()), real.lake(), real.warehouse(),
-        real.audit(), real.quarantine()));
+    TenantExportPipeline.build(
+        env,
+        c,
+        new PipelineIo(
+            wrap.apply(real.cdcSource()),
+            real.lake(),
+            real.warehouse(),
+            real.audit(),
+            real.quarantine()));
     env.execute(c.jobName());
     return outputs(name, c);
   }
 
   private static RunOutputs outputs(String name, JobConfig c) throws Exception {
-    return RunOutputs.read(tmp.resolve(name).resolve("lake"), warehouse, kafka, c.auditTopic(), c.quarantineTopic());
+    return RunOutputs.read(
+        tmp.resolve(name).resolve("lake"), warehouse, kafka, c.auditTopic(), c.quarantineTopic());
   }
 
   private static Configuration restartable() {
@@ -196,7 +235,8 @@ class EndToEndExportIT {
   }
 
   private static void truncateWarehouse() throws Exception {
-    try (Connection c = warehouse.connect(); Statement s = c.createStatement()) {
+    try (Connection c = warehouse.connect();
+        Statement s = c.createStatement()) {
       s.execute("TRUNCATE tenant_export.metric_rollup");
     }
   }
@@ -207,44 +247,67 @@ class EndToEndExportIT {
     // Lake: every valid change exactly once (late ones flagged), per tenant, after projection.
     Map<String, List<String>> lakeWithoutIds = new TreeMap<>();
     for (LakeFiles.Row r : golden.lakeRows()) {
-      lakeWithoutIds.computeIfAbsent(r.pathTenant(), t -> new ArrayList<>()).add(RunOutputs.lakeLine(r.record(), false));
+      lakeWithoutIds
+          .computeIfAbsent(r.pathTenant(), t -> new ArrayList<>())
+          .add(RunOutputs.lakeLine(r.record(), false));
     }
     lakeWithoutIds.values().forEach(l -> l.sort(null));
     assertThat(lakeWithoutIds.keySet()).isEqualTo(reference.lake.keySet());
     for (String tenant : reference.lake.keySet()) {
-      assertThat(lakeWithoutIds.get(tenant)).as("lake rows of %s", tenant).isEqualTo(reference.lake.get(tenant));
+      assertThat(lakeWithoutIds.get(tenant))
+          .as("lake rows of %s", tenant)
+          .isEqualTo(reference.lake.get(tenant));
     }
     // Warehouse: every rollup row of every tenant, value, row count and revision.
     assertThat(golden.warehouse().keySet()).isEqualTo(reference.warehouse.keySet());
     for (String tenant : reference.warehouse.keySet()) {
-      assertThat(golden.warehouse().get(tenant)).as("warehouse rows of %s", tenant)
+      assertThat(golden.warehouse().get(tenant))
+          .as("warehouse rows of %s", tenant)
           .isEqualTo(reference.warehouse.get(tenant));
     }
   }
 
   @Test
   void lakeFilesHoldOnlyTheirPartitionsTenantAndDate() {
-    assertThat(golden.lakeRows()).isNotEmpty().allSatisfy(r -> {
-      assertThat(r.record().get("tenant_id").toString()).isEqualTo(r.pathTenant());
-      Instant et = (Instant) r.record().get("event_time");
-      assertThat(et.atZone(ZoneOffset.UTC).toLocalDate().toString()).isEqualTo(r.pathDate());
-      assertThat(((Map<?, ?>) r.record().get("columns")).keySet().toString())
-          .doesNotContain("user_email", "ip", "customer_name", "billing_address");
-    });
-    assertThat(golden.lakeRows()).extracting(r -> r.record().get("event_id").toString()).doesNotHaveDuplicates();
+    assertThat(golden.lakeRows())
+        .isNotEmpty()
+        .allSatisfy(
+            r -> {
+              assertThat(r.record().get("tenant_id").toString()).isEqualTo(r.pathTenant());
+              Instant et = (Instant) r.record().get("event_time");
+              assertThat(et.atZone(ZoneOffset.UTC).toLocalDate().toString())
+                  .isEqualTo(r.pathDate());
+              assertThat(((Map<?, ?>) r.record().get("columns")).keySet().toString())
+                  .doesNotContain("user_email", "ip", "customer_name", "billing_address");
+            });
+    assertThat(golden.lakeRows())
+        .extracting(r -> r.record().get("event_id").toString())
+        .doesNotHaveDuplicates();
   }
 
   @Test
   void quarantineHoldsExactlyTheMalformedRecordsWithTheirReasonsAndBytes() {
     List<String> expected = new ArrayList<>();
     for (GeneratedRecord r : reference.malformed) {
-      expected.add(r.topic() + "|" + ((Truth.Malformed) r.truth()).expected() + "|" + b64(r.key()) + "|" + b64(r.value()));
+      expected.add(
+          r.topic()
+              + "|"
+              + ((Truth.Malformed) r.truth()).expected()
+              + "|"
+              + b64(r.key())
+              + "|"
+              + b64(r.value()));
     }
     List<String> actual = new ArrayList<>();
     for (JsonNode q : golden.quarantineRecords()) {
-      actual.add(q.path("origin_topic").asText() + "|" + q.path("reason_code").asText() + "|"
-          + (q.path("key").isNull() ? "null" : q.path("key").asText()) + "|"
-          + (q.path("value").isNull() ? "null" : q.path("value").asText()));
+      actual.add(
+          q.path("origin_topic").asText()
+              + "|"
+              + q.path("reason_code").asText()
+              + "|"
+              + (q.path("key").isNull() ? "null" : q.path("key").asText())
+              + "|"
+              + (q.path("value").isNull() ? "null" : q.path("value").asText()));
       assertThat(q.path("reason").asText()).isNotBlank();
     }
     assertThat(actual).containsExactlyInAnyOrderElementsOf(expected);
@@ -255,11 +318,14 @@ class EndToEndExportIT {
   }
 
   @Test
-  void auditStreamHasAReceiptPerWindowAndAnEventPerQuarantineAndLateChangeWithUniqueIds() throws Exception {
+  void auditStreamHasAReceiptPerWindowAndAnEventPerQuarantineAndLateChangeWithUniqueIds()
+      throws Exception {
     List<JsonNode> events = golden.auditEvents();
     assertThat(events).extracting(e -> e.path("event_id").asText()).doesNotHaveDuplicates();
     assertThat(events).filteredOn(e -> e.path("type").asText().equals("JOB_START")).hasSize(1);
-    assertThat(events).filteredOn(e -> e.path("type").asText().equals("QUARANTINE")).hasSize(reference.malformed.size());
+    assertThat(events)
+        .filteredOn(e -> e.path("type").asText().equals("QUARANTINE"))
+        .hasSize(reference.malformed.size());
 
     Map<String, Long> late = new TreeMap<>();
     Map<String, Map<Long, Long>> eventsIn = new TreeMap<>();
@@ -273,7 +339,9 @@ class EndToEndExportIT {
         case "WINDOW_RECEIPT" -> {
           long ws = Instant.parse(e.path("window_start").asText()).toEpochMilli();
           if (e.path("events_in").asLong() > 0) {
-            eventsIn.computeIfAbsent(tenant, t -> new TreeMap<>()).put(ws, e.path("events_in").asLong());
+            eventsIn
+                .computeIfAbsent(tenant, t -> new TreeMap<>())
+                .put(ws, e.path("events_in").asLong());
           }
           duplicates.merge(tenant, e.path("duplicates_skipped").asLong(), Long::sum);
           quarantined.merge(tenant, e.path("quarantined").asLong(), Long::sum);
@@ -281,7 +349,7 @@ class EndToEndExportIT {
           assertThat(e.path("export_version").asInt()).isEqualTo(spec.version());
           assertThat(e.path("rollup_checksum").asText()).hasSize(32);
         }
-        default -> { }
+        default -> {}
       }
     }
     assertThat(eventsIn).isEqualTo(reference.eventsIn);
@@ -314,8 +382,10 @@ class EndToEndExportIT {
     JobClient first = env.executeAsync(c.jobName());
     awaitCommitted(c.groupId());
     // Drain: every window closes, exactly as at the end of a bounded input.
-    String savepoint = first.stopWithSavepoint(true, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
-        .get(2, TimeUnit.MINUTES);
+    String savepoint =
+        first
+            .stopWithSavepoint(true, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+            .get(2, TimeUnit.MINUTES);
     first.getJobExecutionResult().get(2, TimeUnit.MINUTES);
 
     Map<TopicPartition, Long> before = endOffsets();
@@ -328,53 +398,82 @@ class EndToEndExportIT {
     TenantExportPipeline.build(env2, c, ProductionIo.create(c));
     JobClient second = env2.executeAsync(c.jobName());
     awaitCommitted(c.groupId());
-    second.stopWithSavepoint(true, savepoints.toUri().toString(), SavepointFormatType.CANONICAL).get(2, TimeUnit.MINUTES);
+    second
+        .stopWithSavepoint(true, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+        .get(2, TimeUnit.MINUTES);
     second.getJobExecutionResult().get(2, TimeUnit.MINUTES);
 
     RunOutputs replayed = outputs("replay", c);
-    // Malformed records of the slice are new records at new offsets: quarantined (and audited) again,
+    // Malformed records of the slice are new records at new offsets: quarantined (and audited)
+    // again,
     // nothing else. Everything else must be exactly the golden run.
-    long malformedInSlice = slice.stream().filter(r -> r.truth() instanceof Truth.Malformed).count();
-    List<JsonNode> newQuarantine = replayed.quarantineRecords().stream()
-        .filter(q -> q.path("origin_offset").asLong() >= before.get(
-            new TopicPartition(q.path("origin_topic").asText(), q.path("origin_partition").asInt())))
-        .toList();
+    long malformedInSlice =
+        slice.stream().filter(r -> r.truth() instanceof Truth.Malformed).count();
+    List<JsonNode> newQuarantine =
+        replayed.quarantineRecords().stream()
+            .filter(
+                q ->
+                    q.path("origin_offset").asLong()
+                        >= before.get(
+                            new TopicPartition(
+                                q.path("origin_topic").asText(),
+                                q.path("origin_partition").asInt())))
+            .toList();
     assertThat(newQuarantine).hasSize((int) malformedInSlice);
-    List<String> oldQuarantine = replayed.quarantineRecords().stream().filter(q -> !newQuarantine.contains(q))
-        .map(JsonNode::toString).sorted().toList();
+    List<String> oldQuarantine =
+        replayed.quarantineRecords().stream()
+            .filter(q -> !newQuarantine.contains(q))
+            .map(JsonNode::toString)
+            .sorted()
+            .toList();
     assertThat(oldQuarantine).isEqualTo(golden.quarantine());
-    Map<String, List<String>> oldAudit = RunOutputs.auditLines(replayed.auditEvents(),
-        a -> !(a.path("type").asText().equals("QUARANTINE") && isAtOrAfter(a.path("origin").asText(), before)));
+    Map<String, List<String>> oldAudit =
+        RunOutputs.auditLines(
+            replayed.auditEvents(),
+            a ->
+                !(a.path("type").asText().equals("QUARANTINE")
+                    && isAtOrAfter(a.path("origin").asText(), before)));
     assertThat(replayed.lake()).isEqualTo(golden.lake());
     assertThat(replayed.warehouse()).isEqualTo(golden.warehouse());
     assertThat(oldAudit).isEqualTo(golden.audit());
-    assertThat(replayed.auditEvents()).filteredOn(e -> e.path("type").asText().equals("JOB_START")).hasSize(1);
+    assertThat(replayed.auditEvents())
+        .filteredOn(e -> e.path("type").asText().equals("JOB_START"))
+        .hasSize(1);
   }
 
   /** Whether an origin {@code topic/partition@offset} lies at or after {@code offsets}. */
   private static boolean isAtOrAfter(String origin, Map<TopicPartition, Long> offsets) {
     int at = origin.lastIndexOf('@');
     int slash = origin.lastIndexOf('/', at);
-    TopicPartition tp = new TopicPartition(origin.substring(0, slash), Integer.parseInt(origin.substring(slash + 1, at)));
+    TopicPartition tp =
+        new TopicPartition(
+            origin.substring(0, slash), Integer.parseInt(origin.substring(slash + 1, at)));
     return Long.parseLong(origin.substring(at + 1)) >= offsets.get(tp);
   }
 
   private static void assertSameOutputs(RunOutputs actual, RunOutputs expected) {
     assertThat(actual.lake().keySet()).isEqualTo(expected.lake().keySet());
     for (String tenant : expected.lake().keySet()) {
-      assertThat(actual.lake().get(tenant)).as("lake of %s", tenant).isEqualTo(expected.lake().get(tenant));
+      assertThat(actual.lake().get(tenant))
+          .as("lake of %s", tenant)
+          .isEqualTo(expected.lake().get(tenant));
     }
     for (String tenant : expected.warehouse().keySet()) {
-      assertThat(actual.warehouse().get(tenant)).as("warehouse of %s", tenant)
+      assertThat(actual.warehouse().get(tenant))
+          .as("warehouse of %s", tenant)
           .isEqualTo(expected.warehouse().get(tenant));
     }
     assertThat(actual.warehouse().keySet()).isEqualTo(expected.warehouse().keySet());
     for (String tenant : expected.audit().keySet()) {
-      assertThat(actual.audit().get(tenant)).as("audit of %s", tenant).isEqualTo(expected.audit().get(tenant));
+      assertThat(actual.audit().get(tenant))
+          .as("audit of %s", tenant)
+          .isEqualTo(expected.audit().get(tenant));
     }
     assertThat(actual.audit().keySet()).isEqualTo(expected.audit().keySet());
     assertThat(actual.quarantine()).isEqualTo(expected.quarantine());
-    assertThat(actual.auditEvents()).filteredOn(e -> e.path("type").asText().equals("JOB_START")).hasSize(1);
+    assertThat(actual.auditEvents())
+        .filteredOn(e -> e.path("type").asText().equals("JOB_START"))
+        .hasSize(1);
   }
 
   private static Map<TopicPartition, Long> endOffsets() {
@@ -385,21 +484,30 @@ class EndToEndExportIT {
     return all;
   }
 
-  /** Waits until the job's checkpoints have committed offsets at the end of every input partition. */
+  /**
+   * Waits until the job's checkpoints have committed offsets at the end of every input partition.
+   */
   private static void awaitCommitted(String groupId) throws Exception {
     Map<TopicPartition, Long> end = endOffsets();
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+    try (Admin admin =
+        Admin.create(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
       while (true) {
         Map<TopicPartition, OffsetAndMetadata> committed =
             admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get();
-        boolean done = end.entrySet().stream().allMatch(e -> committed.get(e.getKey()) != null
-            && committed.get(e.getKey()).offset() >= e.getValue());
+        boolean done =
+            end.entrySet().stream()
+                .allMatch(
+                    e ->
+                        committed.get(e.getKey()) != null
+                            && committed.get(e.getKey()).offset() >= e.getValue());
         if (done) {
           return;
         }
         if (System.nanoTime() > deadline) {
-          throw new AssertionError("offsets not committed in time: end " + end + ", committed " + committed);
+          throw new AssertionError(
+              "offsets not committed in time: end " + end + ", committed " + committed);
         }
         Thread.sleep(200);
       }

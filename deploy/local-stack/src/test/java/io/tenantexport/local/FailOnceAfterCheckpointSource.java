@@ -15,9 +15,10 @@ import org.apache.flink.core.io.InputStatus;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
- * Wraps a real source and fails the job exactly once, in the middle of the input, after a checkpoint
- * has completed: the failover must then restore that checkpoint and the outputs must equal a run
- * without failure. Until the failure it emits slowly, so that a checkpoint completes mid-input.
+ * Wraps a real source and fails the job exactly once, in the middle of the input, after a
+ * checkpoint has completed: the failover must then restore that checkpoint and the outputs must
+ * equal a run without failure. Until the failure it emits slowly, so that a checkpoint completes
+ * mid-input.
  *
  * <p>The "failed once" flag is static: the MiniCluster runs every attempt in this JVM.
  */
@@ -44,7 +45,8 @@ final class FailOnceAfterCheckpointSource<T, S extends SourceSplit, E> implement
   }
 
   @Override
-  public SplitEnumerator<S, E> restoreEnumerator(SplitEnumeratorContext<S> ctx, E checkpoint) throws Exception {
+  public SplitEnumerator<S, E> restoreEnumerator(SplitEnumeratorContext<S> ctx, E checkpoint)
+      throws Exception {
     return delegate.restoreEnumerator(ctx, checkpoint);
   }
 
@@ -73,8 +75,10 @@ final class FailOnceAfterCheckpointSource<T, S extends SourceSplit, E> implement
       @Override
       public InputStatus pollNext(ReaderOutput<T> output) throws Exception {
         if (!FAILED.get()) {
-          if (completedCheckpoints >= checkpointsBeforeFailure && FAILED.compareAndSet(false, true)) {
-            throw new IllegalStateException("injected failure after " + completedCheckpoints + " checkpoints");
+          if (completedCheckpoints >= checkpointsBeforeFailure
+              && FAILED.compareAndSet(false, true)) {
+            throw new IllegalStateException(
+                "injected failure after " + completedCheckpoints + " checkpoints");
           }
           if (++polled % 20 == 0) {
             Thread.sleep(2); // ~10k records/s per reader: checkpoints complete mid-input

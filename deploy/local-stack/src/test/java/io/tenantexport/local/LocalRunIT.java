@@ -15,8 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The README's first command, shortened: it must start everything, export, drain and report. */
 class LocalRunIT {
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void localRunExportsWindowsForManyTenantsAndStopsCleanly() throws Exception {
@@ -28,16 +27,32 @@ class LocalRunIT {
     PrintStream original = System.out;
     System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
     try {
-      LocalRun.main(new String[] {"--duration", "25s", "--window", "5s", "--lateness", "5s", "--rate", "300",
-          "--dir", dir.toString(), "--ui-port", Integer.toString(uiPort)});
+      LocalRun.main(
+          new String[] {
+            "--duration",
+            "25s",
+            "--window",
+            "5s",
+            "--lateness",
+            "5s",
+            "--rate",
+            "300",
+            "--dir",
+            dir.toString(),
+            "--ui-port",
+            Integer.toString(uiPort)
+          });
     } finally {
       System.setOut(original);
     }
     String out = captured.toString(StandardCharsets.UTF_8);
     original.println(out);
 
-    assertThat(out).contains("Where to look", "psql \"postgresql://", "Final summary", "Warehouse: ");
-    Matcher total = Pattern.compile("(?m)^TOTAL\\s+(\\d+)\\s+(\\d+)").matcher(out.substring(out.indexOf("Final summary")));
+    assertThat(out)
+        .contains("Where to look", "psql \"postgresql://", "Final summary", "Warehouse: ");
+    Matcher total =
+        Pattern.compile("(?m)^TOTAL\\s+(\\d+)\\s+(\\d+)")
+            .matcher(out.substring(out.indexOf("Final summary")));
     assertThat(total.find()).isTrue();
     long produced = Long.parseLong(total.group(1));
     long eventsIn = Long.parseLong(total.group(2));

@@ -21,8 +21,10 @@ import java.util.TreeMap;
 final class Reference {
   final Map<String, List<String>> lake = new TreeMap<>();
   final Map<String, List<String>> warehouse = new TreeMap<>();
+
   /** tenant → window start → changes applied. */
   final Map<String, Map<Long, Long>> eventsIn = new TreeMap<>();
+
   final Map<String, Long> duplicates = new TreeMap<>();
   final Map<String, Long> quarantinedWithTenant = new TreeMap<>();
   final Map<String, Long> late = new TreeMap<>();
@@ -47,8 +49,10 @@ final class Reference {
       if (t instanceof Truth.Valid v) {
         byIdentity.put(v.identity(), v);
         Map<String, String> image = v.op().equals("d") ? v.before() : v.after();
-        lake.computeIfAbsent(v.tenantId(), x -> new ArrayList<>()).add(RunOutputs.lakeLine(v.tenantId(), v.table(),
-            v.op(), v.eventTimeMillis(), v.late(), image));
+        lake.computeIfAbsent(v.tenantId(), x -> new ArrayList<>())
+            .add(
+                RunOutputs.lakeLine(
+                    v.tenantId(), v.table(), v.op(), v.eventTimeMillis(), v.late(), image));
         if (v.late()) {
           late.merge(v.tenantId(), 1L, Long::sum);
           continue;
@@ -83,24 +87,47 @@ final class Reference {
       String dims = k[2];
       long ws = Long.parseLong(k[3]);
       String table = cellTable.get(metric);
-      MetricSpec m = spec.table(table).metrics().stream().filter(x -> x.name().equals(metric)).findFirst().get();
+      MetricSpec m =
+          spec.table(table).metrics().stream()
+              .filter(x -> x.name().equals(metric))
+              .findFirst()
+              .get();
       Cell c = e.getValue();
-      String value = switch (m.kind()) {
-        case COUNT -> Long.toString(c.rows);
-        case SUM -> RunOutputs.canonical(c.sum);
-        case MIN -> c.min == null ? "null" : RunOutputs.canonical(c.min);
-        case MAX -> c.max == null ? "null" : RunOutputs.canonical(c.max);
-      };
-      warehouse.computeIfAbsent(tenant, x -> new ArrayList<>()).add(String.join("|", tenant, table, metric, dims,
-          Instant.ofEpochMilli(ws).toString(), Instant.ofEpochMilli(ws + size).toString(), value,
-          Long.toString(c.rows), Long.toString(revisions.get(tenant + "|" + ws)), Integer.toString(spec.version())));
+      String value =
+          switch (m.kind()) {
+            case COUNT -> Long.toString(c.rows);
+            case SUM -> RunOutputs.canonical(c.sum);
+            case MIN -> c.min == null ? "null" : RunOutputs.canonical(c.min);
+            case MAX -> c.max == null ? "null" : RunOutputs.canonical(c.max);
+          };
+      warehouse
+          .computeIfAbsent(tenant, x -> new ArrayList<>())
+          .add(
+              String.join(
+                  "|",
+                  tenant,
+                  table,
+                  metric,
+                  dims,
+                  Instant.ofEpochMilli(ws).toString(),
+                  Instant.ofEpochMilli(ws + size).toString(),
+                  value,
+                  Long.toString(c.rows),
+                  Long.toString(revisions.get(tenant + "|" + ws)),
+                  Integer.toString(spec.version())));
     }
     lake.values().forEach(l -> l.sort(null));
     warehouse.values().forEach(l -> l.sort(null));
   }
 
-  private static void fold(Map<String, Cell> cells, Map<String, String> cellTable, TableSpec table, String tenant,
-      long ws, Map<String, String> image, int sign) {
+  private static void fold(
+      Map<String, Cell> cells,
+      Map<String, String> cellTable,
+      TableSpec table,
+      String tenant,
+      long ws,
+      Map<String, String> image,
+      int sign) {
     Map<String, String> dims = new TreeMap<>();
     for (String d : table.dimensions()) {
       dims.put(d, image.get(d));
@@ -111,12 +138,17 @@ final class Reference {
         dimsJson.append(',');
       }
       dimsJson.append('"').append(d.getKey()).append("\":");
-      dimsJson.append(d.getValue() == null ? "null" : "\"" + d.getValue().replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
+      dimsJson.append(
+          d.getValue() == null
+              ? "null"
+              : "\"" + d.getValue().replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
     }
     dimsJson.append('}');
     for (MetricSpec m : table.metrics()) {
       cellTable.put(m.name(), table.name());
-      Cell c = cells.computeIfAbsent(tenant + "\u0001" + m.name() + "\u0001" + dimsJson + "\u0001" + ws, x -> new Cell());
+      Cell c =
+          cells.computeIfAbsent(
+              tenant + "\u0001" + m.name() + "\u0001" + dimsJson + "\u0001" + ws, x -> new Cell());
       c.rows += sign;
       if (m.column() == null || image.get(m.column()) == null) {
         continue;

@@ -26,8 +26,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
  * Everything one run of the job produced, read back from the real systems with independent readers,
- * normalised to sorted lines per tenant so that two runs (or a run and a reference) compare exactly.
- * Wall-clock fields (the audit's {@code emitted_at}, the warehouse's {@code exported_at}) are left out.
+ * normalised to sorted lines per tenant so that two runs (or a run and a reference) compare
+ * exactly. Wall-clock fields (the audit's {@code emitted_at}, the warehouse's {@code exported_at})
+ * are left out.
  */
 record RunOutputs(
     Map<String, List<String>> lake,
@@ -39,30 +40,47 @@ record RunOutputs(
     List<LakeFiles.Row> lakeRows) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  static RunOutputs read(Path lakeRoot, LocalWarehouse warehouse, LocalKafka kafka, String auditTopic,
-      String quarantineTopic) throws SQLException {
+  static RunOutputs read(
+      Path lakeRoot,
+      LocalWarehouse warehouse,
+      LocalKafka kafka,
+      String auditTopic,
+      String quarantineTopic)
+      throws SQLException {
     List<LakeFiles.Row> rows = LakeFiles.readAll(lakeRoot);
     Map<String, List<String>> lake = new TreeMap<>();
     for (LakeFiles.Row r : rows) {
       lake.computeIfAbsent(r.pathTenant(), t -> new ArrayList<>()).add(lakeLine(r.record(), true));
     }
     Map<String, List<String>> wh = new TreeMap<>();
-    try (Connection c = warehouse.connect(); Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT tenant_id, source_table, metric, dimensions, window_start, window_end,"
-            + " value, row_count, revision, export_version FROM tenant_export.metric_rollup")) {
+    try (Connection c = warehouse.connect();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT tenant_id, source_table, metric, dimensions, window_start, window_end,"
+                    + " value, row_count, revision, export_version FROM tenant_export.metric_rollup")) {
       while (rs.next()) {
         BigDecimal v = rs.getBigDecimal("value");
-        wh.computeIfAbsent(rs.getString(1), t -> new ArrayList<>()).add(String.join("|", rs.getString(1),
-            rs.getString(2), rs.getString(3), rs.getString(4),
-            rs.getObject(5, java.time.OffsetDateTime.class).toInstant().toString(),
-            rs.getObject(6, java.time.OffsetDateTime.class).toInstant().toString(),
-            v == null ? "null" : canonical(v), Long.toString(rs.getLong(8)), Long.toString(rs.getLong(9)),
-            Integer.toString(rs.getInt(10))));
+        wh.computeIfAbsent(rs.getString(1), t -> new ArrayList<>())
+            .add(
+                String.join(
+                    "|",
+                    rs.getString(1),
+                    rs.getString(2),
+                    rs.getString(3),
+                    rs.getString(4),
+                    rs.getObject(5, java.time.OffsetDateTime.class).toInstant().toString(),
+                    rs.getObject(6, java.time.OffsetDateTime.class).toInstant().toString(),
+                    v == null ? "null" : canonical(v),
+                    Long.toString(rs.getLong(8)),
+                    Long.toString(rs.getLong(9)),
+                    Integer.toString(rs.getInt(10))));
       }
     }
     List<JsonNode> auditEvents = json(kafka.readAll(auditTopic, true, Duration.ofSeconds(30)));
     Map<String, List<String>> audit = auditLines(auditEvents, e -> true);
-    List<JsonNode> quarantineRecords = json(kafka.readAll(quarantineTopic, true, Duration.ofSeconds(30)));
+    List<JsonNode> quarantineRecords =
+        json(kafka.readAll(quarantineTopic, true, Duration.ofSeconds(30)));
     List<String> quarantine = new ArrayList<>();
     quarantineRecords.forEach(q -> quarantine.add(q.toString()));
     quarantine.sort(null);
@@ -72,8 +90,8 @@ record RunOutputs(
   }
 
   /**
-   * Audit events per tenant as sorted JSON lines without {@code emitted_at}; JOB_START is left out (its
-   * id and time name the submission, which differs between runs by design).
+   * Audit events per tenant as sorted JSON lines without {@code emitted_at}; JOB_START is left out
+   * (its id and time name the submission, which differs between runs by design).
    */
   static Map<String, List<String>> auditLines(List<JsonNode> events, Predicate<JsonNode> keep) {
     Map<String, List<String>> audit = new TreeMap<>();
@@ -83,13 +101,18 @@ record RunOutputs(
       }
       ObjectNode copy = a.deepCopy();
       copy.remove("emitted_at");
-      audit.computeIfAbsent(a.path("tenant_id").asText("-"), t -> new ArrayList<>()).add(copy.toString());
+      audit
+          .computeIfAbsent(a.path("tenant_id").asText("-"), t -> new ArrayList<>())
+          .add(copy.toString());
     }
     audit.values().forEach(l -> l.sort(null));
     return audit;
   }
 
-  /** A lake row as a line; with {@code withId} false, as the reference (which has no job ids) sees it. */
+  /**
+   * A lake row as a line; with {@code withId} false, as the reference (which has no job ids) sees
+   * it.
+   */
   static String lakeLine(GenericRecord r, boolean withId) {
     @SuppressWarnings("unchecked")
     Map<Object, Object> cols = (Map<Object, Object>) r.get("columns");
@@ -97,13 +120,30 @@ record RunOutputs(
     cols.forEach((k, v) -> sorted.put(k.toString(), v == null ? null : v.toString()));
     Object et = r.get("event_time");
     long eventTime = et instanceof Instant i ? i.toEpochMilli() : (Long) et;
-    return (withId ? r.get("event_id") + "|" : "") + lakeLine(r.get("tenant_id").toString(),
-        r.get("source_table").toString(), r.get("op").toString(), eventTime, (Boolean) r.get("late"), sorted);
+    return (withId ? r.get("event_id") + "|" : "")
+        + lakeLine(
+            r.get("tenant_id").toString(),
+            r.get("source_table").toString(),
+            r.get("op").toString(),
+            eventTime,
+            (Boolean) r.get("late"),
+            sorted);
   }
 
-  static String lakeLine(String tenant, String table, String op, long eventTime, boolean late,
+  static String lakeLine(
+      String tenant,
+      String table,
+      String op,
+      long eventTime,
+      boolean late,
       Map<String, String> columns) {
-    return String.join("|", tenant, table, op, Long.toString(eventTime), Boolean.toString(late),
+    return String.join(
+        "|",
+        tenant,
+        table,
+        op,
+        Long.toString(eventTime),
+        Boolean.toString(late),
         new TreeMap<>(columns).toString());
   }
 
@@ -117,7 +157,8 @@ record RunOutputs(
       try {
         out.add(JSON.readTree(r.value()));
       } catch (IOException e) {
-        throw new UncheckedIOException("not JSON at " + r.topic() + "/" + r.partition() + "@" + r.offset(), e);
+        throw new UncheckedIOException(
+            "not JSON at " + r.topic() + "/" + r.partition() + "@" + r.offset(), e);
       }
     }
     return out;

@@ -33,20 +33,30 @@ class WarehouseUpsertTest {
 
   @BeforeEach
   void empty() throws Exception {
-    try (Connection c = warehouse.connect(); Statement s = c.createStatement()) {
+    try (Connection c = warehouse.connect();
+        Statement s = c.createStatement()) {
       s.execute("TRUNCATE tenant_export.metric_rollup");
     }
   }
 
   private static WarehouseRollup row(int exportVersion, String value, long revision) {
-    return WarehouseRollup.newBuilder().setTenantId("acme").setSourceTable("orders").setMetric("order_amount")
-        .setDimensions("{\"status\":\"paid\"}").setWindowStart(Instant.parse("2026-11-26T10:00:00Z"))
-        .setWindowEnd(Instant.parse("2026-11-26T10:01:00Z")).setValue(value).setRowCount(1).setRevision(revision)
-        .setExportVersion(exportVersion).build();
+    return WarehouseRollup.newBuilder()
+        .setTenantId("acme")
+        .setSourceTable("orders")
+        .setMetric("order_amount")
+        .setDimensions("{\"status\":\"paid\"}")
+        .setWindowStart(Instant.parse("2026-11-26T10:00:00Z"))
+        .setWindowEnd(Instant.parse("2026-11-26T10:01:00Z"))
+        .setValue(value)
+        .setRowCount(1)
+        .setRevision(revision)
+        .setExportVersion(exportVersion)
+        .build();
   }
 
   private static void upsert(WarehouseRollup r) throws Exception {
-    try (Connection c = warehouse.connect(); PreparedStatement ps = c.prepareStatement(WarehouseUpsert.SQL)) {
+    try (Connection c = warehouse.connect();
+        PreparedStatement ps = c.prepareStatement(WarehouseUpsert.SQL)) {
       new WarehouseUpsert().accept(ps, r);
       ps.executeUpdate();
     }
@@ -54,11 +64,18 @@ class WarehouseUpsertTest {
 
   /** value | export_version | exported_at of the one row. */
   private static String current() throws Exception {
-    try (Connection c = warehouse.connect(); Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT value, export_version, exported_at FROM tenant_export.metric_rollup")) {
+    try (Connection c = warehouse.connect();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT value, export_version, exported_at FROM tenant_export.metric_rollup")) {
       assertThat(rs.next()).isTrue();
-      String out = rs.getBigDecimal(1).toPlainString() + "|" + rs.getInt(2) + "|"
-          + rs.getObject(3, OffsetDateTime.class).toInstant();
+      String out =
+          rs.getBigDecimal(1).toPlainString()
+              + "|"
+              + rs.getInt(2)
+              + "|"
+              + rs.getObject(3, OffsetDateTime.class).toInstant();
       assertThat(rs.next()).as("one row per key").isFalse();
       return out;
     }
@@ -76,7 +93,10 @@ class WarehouseUpsertTest {
   @Test
   void withinOneExportVersionTheLatestAttemptWins() throws Exception {
     upsert(row(1, "12.50", 3));
-    upsert(row(1, "10.00", 2)); // the attempt that restored the checkpoint closed the window differently
+    upsert(
+        row(
+            1, "10.00",
+            2)); // the attempt that restored the checkpoint closed the window differently
     assertThat(current()).startsWith("10.00|1|");
   }
 

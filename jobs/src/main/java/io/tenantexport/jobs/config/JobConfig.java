@@ -24,16 +24,20 @@ import java.util.regex.PatternSyntaxException;
  * The one validated, immutable configuration of the export job.
  *
  * <p>Built from a YAML file ({@code deploy/job.yaml}) overlaid by {@code --key=value} flags, using
- * dotted keys ({@code kafka.bootstrap_servers}). Every key is known: a typo is an error, not a silently
- * ignored setting. Secrets never come from files or flags: the warehouse password is read from the
- * environment variable {@value #PASSWORD_ENV} and never printed ({@link #toString()} redacts it).
- * Settings that decide correctness (exactly-once, transaction timeout, checkpointing) are checked here,
- * at start-up, rather than failing at the first checkpoint.
+ * dotted keys ({@code kafka.bootstrap_servers}). Every key is known: a typo is an error, not a
+ * silently ignored setting. Secrets never come from files or flags: the warehouse password is read
+ * from the environment variable {@value #PASSWORD_ENV} and never printed ({@link #toString()}
+ * redacts it). Settings that decide correctness (exactly-once, transaction timeout, checkpointing)
+ * are checked here, at start-up, rather than failing at the first checkpoint.
  */
 public final class JobConfig implements Serializable {
   private static final long serialVersionUID = 1L;
   public static final String PASSWORD_ENV = "TENANT_EXPORT_WAREHOUSE_PASSWORD";
-  /** Kafka brokers refuse transactions longer than their transaction.max.timeout.ms (15 min default). */
+
+  /**
+   * Kafka brokers refuse transactions longer than their transaction.max.timeout.ms (15 min
+   * default).
+   */
   static final Duration MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
 
   /** Known keys and their defaults (null: required). */
@@ -125,7 +129,8 @@ public final class JobConfig implements Serializable {
     this.warehouseBatchInterval = v.duration("warehouse.batch_interval");
 
     if (maxParallelism < parallelism) {
-      throw v.error("job.max_parallelism", "must be at least job.parallelism (" + parallelism + ")");
+      throw v.error(
+          "job.max_parallelism", "must be at least job.parallelism (" + parallelism + ")");
     }
     if (topics.isEmpty() == topicPattern.isEmpty()) {
       throw v.error("kafka.topics", "set exactly one of kafka.topics and kafka.topic_pattern");
@@ -138,17 +143,27 @@ public final class JobConfig implements Serializable {
       }
     }
     if (checkpointInterval.toMillis() < 100) {
-      throw v.error("job.checkpoint_interval", "must be at least 100ms: outputs only become visible on checkpoints");
+      throw v.error(
+          "job.checkpoint_interval",
+          "must be at least 100ms: outputs only become visible on checkpoints");
     }
     if (transactionTimeout.compareTo(MAX_TRANSACTION_TIMEOUT) > 0) {
-      throw v.error("kafka.transaction_timeout", "exceeds the broker default transaction.max.timeout.ms ("
-          + MAX_TRANSACTION_TIMEOUT.toMinutes() + "m); the audit and quarantine sinks would fail at start-up");
+      throw v.error(
+          "kafka.transaction_timeout",
+          "exceeds the broker default transaction.max.timeout.ms ("
+              + MAX_TRANSACTION_TIMEOUT.toMinutes()
+              + "m); the audit and quarantine sinks would fail at start-up");
     }
     if (transactionTimeout.compareTo(checkpointInterval.multipliedBy(2)) < 0) {
-      throw v.error("kafka.transaction_timeout", "must be at least twice job.checkpoint_interval ("
-          + checkpointInterval + "): a transaction stays open from one checkpoint to the next");
+      throw v.error(
+          "kafka.transaction_timeout",
+          "must be at least twice job.checkpoint_interval ("
+              + checkpointInterval
+              + "): a transaction stays open from one checkpoint to the next");
     }
-    if (quarantineTopic.equals(auditTopic) || topics.contains(quarantineTopic) || topics.contains(auditTopic)) {
+    if (quarantineTopic.equals(auditTopic)
+        || topics.contains(quarantineTopic)
+        || topics.contains(auditTopic)) {
       throw v.error("kafka.audit_topic", "the audit, quarantine and source topics must all differ");
     }
     if (!warehouseUrl.startsWith("jdbc:postgresql:")) {
@@ -156,7 +171,10 @@ public final class JobConfig implements Serializable {
     }
   }
 
-  /** Loads {@code file} (may be null) and overlays {@code flags} ({@code --key=value} or {@code --key value}). */
+  /**
+   * Loads {@code file} (may be null) and overlays {@code flags} ({@code --key=value} or {@code
+   * --key value}).
+   */
   public static JobConfig load(Path file, String[] flags, Map<String, String> env) {
     Map<String, String> values = new LinkedHashMap<>();
     Map<String, String> origin = new LinkedHashMap<>();
@@ -186,15 +204,20 @@ public final class JobConfig implements Serializable {
       origin.put(key, "flag --" + key);
     }
     // A relative spec path in the file is relative to the file, as a reader of the file expects.
-    if (base != null && values.containsKey("spec") && origin.get("spec").startsWith("file")
+    if (base != null
+        && values.containsKey("spec")
+        && origin.get("spec").startsWith("file")
         && !Path.of(values.get("spec")).isAbsolute()) {
       values.put("spec", base.resolve(values.get("spec")).normalize().toString());
     }
     return fromMap(values, origin, env.get(PASSWORD_ENV));
   }
 
-  /** Builds a config from dotted keys, as tests and the local run do; {@code origin} may be empty. */
-  public static JobConfig fromMap(Map<String, String> values, Map<String, String> origin, String password) {
+  /**
+   * Builds a config from dotted keys, as tests and the local run do; {@code origin} may be empty.
+   */
+  public static JobConfig fromMap(
+      Map<String, String> values, Map<String, String> origin, String password) {
     Values v = new Values(values, origin);
     String specPath = v.text("spec");
     ExportSpec spec = ExportSpec.load(Path.of(specPath));
@@ -221,7 +244,11 @@ public final class JobConfig implements Serializable {
     flatten("", root, file, values, origin);
   }
 
-  private static void flatten(String prefix, JsonNode node, Path file, Map<String, String> values,
+  private static void flatten(
+      String prefix,
+      JsonNode node,
+      Path file,
+      Map<String, String> values,
       Map<String, String> origin) {
     for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
@@ -254,8 +281,13 @@ public final class JobConfig implements Serializable {
       this.origin = origin;
       for (String key : values.keySet()) {
         if (!DEFAULTS.containsKey(key)) {
-          throw new ConfigException("unknown setting '" + key + "' (" + where(key) + "); known settings: "
-              + String.join(", ", DEFAULTS.keySet()));
+          throw new ConfigException(
+              "unknown setting '"
+                  + key
+                  + "' ("
+                  + where(key)
+                  + "); known settings: "
+                  + String.join(", ", DEFAULTS.keySet()));
         }
       }
     }
@@ -280,7 +312,8 @@ public final class JobConfig implements Serializable {
     String text(String key) {
       String v = raw(key);
       if (v.isEmpty()) {
-        throw new ConfigException(key + " is required (set it in the job file or with --" + key + "=...)");
+        throw new ConfigException(
+            key + " is required (set it in the job file or with --" + key + "=...)");
       }
       return v;
     }
@@ -318,7 +351,8 @@ public final class JobConfig implements Serializable {
       if (v.isEmpty()) {
         return List.of();
       }
-      return List.copyOf(Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList());
+      return List.copyOf(
+          Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList());
     }
 
     <E extends Enum<E>> E enumValue(String key, Class<E> type) {
@@ -357,7 +391,9 @@ public final class JobConfig implements Serializable {
     return idleTimeout;
   }
 
-  /** How long a change that names no tenant waits for its row to be attributed before quarantine. */
+  /**
+   * How long a change that names no tenant waits for its row to be attributed before quarantine.
+   */
   public Duration orphanTimeout() {
     return orphanTimeout;
   }

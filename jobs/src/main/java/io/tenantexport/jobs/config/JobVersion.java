@@ -1,6 +1,8 @@
 package io.tenantexport.jobs.config;
 
-/** The job's own version, from the jar manifest (set by Maven), for audit events and the registry. */
+/**
+ * The job's own version, from the jar manifest (set by Maven), for audit events and the registry.
+ */
 public final class JobVersion {
   private JobVersion() {}
 

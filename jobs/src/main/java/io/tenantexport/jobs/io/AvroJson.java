@@ -15,8 +15,8 @@ import org.apache.avro.specific.SpecificRecordBase;
 
 /**
  * Renders the job's Avro records as plain JSON for the Kafka topics (audit, quarantine), so that
- * consumers need no Avro: field names as in the schema, timestamps as ISO-8601 UTC, bytes as base64,
- * unions as their value (not Avro's {"type": value} wrapping).
+ * consumers need no Avro: field names as in the schema, timestamps as ISO-8601 UTC, bytes as
+ * base64, unions as their value (not Avro's {"type": value} wrapping).
  */
 public final class AvroJson {
   private static final JsonFactory JSON = new JsonFactory();
@@ -33,7 +33,8 @@ public final class AvroJson {
       }
       g.writeEndObject();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot render " + record.getSchema().getName() + " as JSON", e);
+      throw new UncheckedIOException(
+          "cannot render " + record.getSchema().getName() + " as JSON", e);
     }
     return bytes.toByteArray();
   }

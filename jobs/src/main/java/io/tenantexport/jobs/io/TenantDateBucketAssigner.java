@@ -8,9 +8,9 @@ import org.apache.flink.streaming.api.functions.sink.filesystem.BucketAssigner;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.SimpleVersionedStringSerializer;
 
 /**
- * Puts each lake record under {@code tenant_id=<tenant>/dt=<yyyy-mm-dd>/} (Hive-style, UTC date of the
- * event time). The tenant id is validated again here, right before it becomes part of a path: a record
- * whose tenant is not a valid id fails closed instead of being written anywhere.
+ * Puts each lake record under {@code tenant_id=<tenant>/dt=<yyyy-mm-dd>/} (Hive-style, UTC date of
+ * the event time). The tenant id is validated again here, right before it becomes part of a path: a
+ * record whose tenant is not a valid id fails closed instead of being written anywhere.
  */
 public final class TenantDateBucketAssigner implements BucketAssigner<LakeRecord, String> {
   private static final long serialVersionUID = 1L;
@@ -18,7 +18,10 @@ public final class TenantDateBucketAssigner implements BucketAssigner<LakeRecord
   @Override
   public String getBucketId(LakeRecord r, Context context) {
     TenantId tenant = TenantId.of(r.getTenantId(), "lake record " + r.getEventId());
-    return "tenant_id=" + tenant.value() + "/dt=" + r.getEventTime().atZone(ZoneOffset.UTC).toLocalDate();
+    return "tenant_id="
+        + tenant.value()
+        + "/dt="
+        + r.getEventTime().atZone(ZoneOffset.UTC).toLocalDate();
   }
 
   @Override

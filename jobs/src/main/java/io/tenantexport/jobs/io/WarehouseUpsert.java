@@ -11,11 +11,11 @@ import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
 /**
  * The guarded upsert of a window rollup into {@code tenant_export.metric_rollup}.
  *
- * <p>The JDBC sink is at-least-once: after a failure, rows since the last checkpoint are written again
- * by the attempt that restored it, and that attempt is the one whose lake files and receipts commit.
- * So within one export version the latest write wins, while an identical rewrite changes nothing (not
- * even {@code exported_at}); a row of an older export version (a replay or rollback job) never
- * overwrites a newer one.
+ * <p>The JDBC sink is at-least-once: after a failure, rows since the last checkpoint are written
+ * again by the attempt that restored it, and that attempt is the one whose lake files and receipts
+ * commit. So within one export version the latest write wins, while an identical rewrite changes
+ * nothing (not even {@code exported_at}); a row of an older export version (a replay or rollback
+ * job) never overwrites a newer one.
  */
 public final class WarehouseUpsert implements JdbcStatementBuilder<WarehouseRollup> {
   private static final long serialVersionUID = 1L;

@@ -44,7 +44,9 @@ public final class DecodeFunction extends ProcessFunction<RawRecord, ChangeEvent
     tombstones = getRuntimeContext().getMetricGroup().counter("tombstones");
     quarantined = new EnumMap<>(QuarantineReason.class);
     for (QuarantineReason r : QuarantineReason.values()) {
-      quarantined.put(r, getRuntimeContext().getMetricGroup().addGroup("quarantined", r.name()).counter("count"));
+      quarantined.put(
+          r,
+          getRuntimeContext().getMetricGroup().addGroup("quarantined", r.name()).counter("count"));
     }
   }
 
@@ -59,10 +61,12 @@ public final class DecodeFunction extends ProcessFunction<RawRecord, ChangeEvent
     } else {
       DecodeResult.Rejected r = (DecodeResult.Rejected) result;
       quarantined.get(r.code()).inc();
-      QuarantineRecord q = Quarantines.fromRaw(raw, r.code(), r.reason(), r.tenantId(), spec.version(), jobVersion);
+      QuarantineRecord q =
+          Quarantines.fromRaw(raw, r.code(), r.reason(), r.tenantId(), spec.version(), jobVersion);
       ctx.output(Tags.QUARANTINE, q);
       if (r.tenantId() != null) {
-        // The Kafka timestamp, not a time parsed from a value already known to be bad: the broker bounds
+        // The Kafka timestamp, not a time parsed from a value already known to be bad: the broker
+        // bounds
         // it, so a garbage time cannot open a window far ahead of the tenant's clock.
         out.collect(Quarantines.marker(r.tenantId(), null, raw.timestamp(), q));
       }

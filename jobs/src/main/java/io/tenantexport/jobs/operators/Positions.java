@@ -2,7 +2,10 @@ package io.tenantexport.jobs.operators;
 
 import java.util.List;
 
-/** Source positions are compared lexicographically, element by element; a shorter prefix sorts first. */
+/**
+ * Source positions are compared lexicographically, element by element; a shorter prefix sorts
+ * first.
+ */
 final class Positions {
   private Positions() {}
 

@@ -4,7 +4,9 @@ import io.tenantexport.schemas.AuditEvent;
 import io.tenantexport.schemas.QuarantineRecord;
 import org.apache.flink.api.common.functions.MapFunction;
 
-/** Turns each quarantine record into its audit event (stateless; the id derives from the record's). */
+/**
+ * Turns each quarantine record into its audit event (stateless; the id derives from the record's).
+ */
 public final class QuarantineAuditor implements MapFunction<QuarantineRecord, AuditEvent> {
   private static final long serialVersionUID = 1L;
 

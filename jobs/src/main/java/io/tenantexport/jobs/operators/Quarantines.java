@@ -13,9 +13,9 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * Builds quarantine records, their audit events and the markers that let a tenant's receipt count them.
- * The quarantine id derives from the record's origin (topic, partition, offset), so re-reading the same
- * offset after a failure yields the same id.
+ * Builds quarantine records, their audit events and the markers that let a tenant's receipt count
+ * them. The quarantine id derives from the record's origin (topic, partition, offset), so
+ * re-reading the same offset after a failure yields the same id.
  */
 final class Quarantines {
   private Quarantines() {}
@@ -24,44 +24,84 @@ final class Quarantines {
     return Ids.of("quarantine", topic, Integer.toString(partition), Long.toString(offset));
   }
 
-  static QuarantineRecord fromRaw(RawRecord r, QuarantineReason code, String reason, String tenantId,
-      int exportVersion, String jobVersion) {
-    return QuarantineRecord.newBuilder().setQuarantineId(id(r.topic(), r.partition(), r.offset()))
-        .setReasonCode(code.name()).setReason(reason).setTenantId(tenantId)
-        .setOriginTopic(r.topic()).setOriginPartition(r.partition()).setOriginOffset(r.offset())
+  static QuarantineRecord fromRaw(
+      RawRecord r,
+      QuarantineReason code,
+      String reason,
+      String tenantId,
+      int exportVersion,
+      String jobVersion) {
+    return QuarantineRecord.newBuilder()
+        .setQuarantineId(id(r.topic(), r.partition(), r.offset()))
+        .setReasonCode(code.name())
+        .setReason(reason)
+        .setTenantId(tenantId)
+        .setOriginTopic(r.topic())
+        .setOriginPartition(r.partition())
+        .setOriginOffset(r.offset())
         .setOriginTimestamp(Instant.ofEpochMilli(r.timestamp()))
         .setKey(r.key() == null ? null : ByteBuffer.wrap(r.key()))
         .setValue(r.value() == null ? null : ByteBuffer.wrap(r.value()))
-        .setExportVersion(exportVersion).setJobVersion(jobVersion).build();
+        .setExportVersion(exportVersion)
+        .setJobVersion(jobVersion)
+        .build();
   }
 
   /** For a decoded change refused downstream; its raw bytes were kept for exactly this. */
-  static QuarantineRecord fromChange(ChangeEvent e, QuarantineReason code, String reason, String tenantId,
-      int exportVersion, String jobVersion) {
+  static QuarantineRecord fromChange(
+      ChangeEvent e,
+      QuarantineReason code,
+      String reason,
+      String tenantId,
+      int exportVersion,
+      String jobVersion) {
     return QuarantineRecord.newBuilder()
         .setQuarantineId(id(e.getOriginTopic(), e.getOriginPartition(), e.getOriginOffset()))
-        .setReasonCode(code.name()).setReason(reason).setTenantId(tenantId)
-        .setOriginTopic(e.getOriginTopic()).setOriginPartition(e.getOriginPartition())
-        .setOriginOffset(e.getOriginOffset()).setOriginTimestamp(Instant.ofEpochMilli(e.getSourceTs()))
-        .setKey(e.getRawKey()).setValue(e.getRawValue())
-        .setExportVersion(exportVersion).setJobVersion(jobVersion).build();
+        .setReasonCode(code.name())
+        .setReason(reason)
+        .setTenantId(tenantId)
+        .setOriginTopic(e.getOriginTopic())
+        .setOriginPartition(e.getOriginPartition())
+        .setOriginOffset(e.getOriginOffset())
+        .setOriginTimestamp(Instant.ofEpochMilli(e.getSourceTs()))
+        .setKey(e.getRawKey())
+        .setValue(e.getRawValue())
+        .setExportVersion(exportVersion)
+        .setJobVersion(jobVersion)
+        .build();
   }
 
   /** A marker carried to the tenant's window so its receipt counts the quarantined record. */
   static ChangeEvent marker(String tenantId, String table, long eventTime, QuarantineRecord q) {
-    return ChangeEvent.newBuilder().setTenantId(tenantId).setSourceTable(table == null ? "" : table)
-        .setScopeKey(tenantId).setOp("").setDisposition(Disposition.QUARANTINED)
-        .setEventTime(eventTime).setSourceTs(eventTime).setPosition(List.of()).setPositionKind("kafka")
-        .setEventId(q.getQuarantineId()).setOriginTopic(q.getOriginTopic())
-        .setOriginPartition(q.getOriginPartition()).setOriginOffset(q.getOriginOffset())
-        .setQuarantineReason(q.getReasonCode()).build();
+    return ChangeEvent.newBuilder()
+        .setTenantId(tenantId)
+        .setSourceTable(table == null ? "" : table)
+        .setScopeKey(tenantId)
+        .setOp("")
+        .setDisposition(Disposition.QUARANTINED)
+        .setEventTime(eventTime)
+        .setSourceTs(eventTime)
+        .setPosition(List.of())
+        .setPositionKind("kafka")
+        .setEventId(q.getQuarantineId())
+        .setOriginTopic(q.getOriginTopic())
+        .setOriginPartition(q.getOriginPartition())
+        .setOriginOffset(q.getOriginOffset())
+        .setQuarantineReason(q.getReasonCode())
+        .build();
   }
 
   static AuditEvent audit(QuarantineRecord q, long emittedAt) {
-    return AuditEvent.newBuilder().setEventId(Ids.of("audit", "quarantine", q.getQuarantineId()))
-        .setType(AuditType.QUARANTINE).setTenantId(q.getTenantId()).setExportVersion(q.getExportVersion())
-        .setJobVersion(q.getJobVersion()).setEventTime(q.getOriginTimestamp())
-        .setEmittedAt(Instant.ofEpochMilli(emittedAt)).setReason(q.getReasonCode())
-        .setOrigin(q.getOriginTopic() + "/" + q.getOriginPartition() + "@" + q.getOriginOffset()).build();
+    return AuditEvent.newBuilder()
+        .setEventId(Ids.of("audit", "quarantine", q.getQuarantineId()))
+        .setType(AuditType.QUARANTINE)
+        .setTenantId(q.getTenantId())
+        .setExportVersion(q.getExportVersion())
+        .setJobVersion(q.getJobVersion())
+        .setEventTime(q.getOriginTimestamp())
+        .setEmittedAt(Instant.ofEpochMilli(emittedAt))
+        .setReason(q.getReasonCode())
+        .setOrigin(q.getOriginTopic() + "/" + q.getOriginPartition() + "@" + q.getOriginOffset())
+        .build();
   }
 }

@@ -1,7 +1,7 @@
 package io.tenantexport.jobs.operators;
 
-import io.tenantexport.common.cdc.CdcDecoder;
 import io.tenantexport.common.agg.WindowAggregation;
+import io.tenantexport.common.cdc.CdcDecoder;
 import io.tenantexport.common.cdc.QuarantineReason;
 import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.common.spec.TableSpec;
@@ -29,32 +29,35 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * Dedupes replays and attributes row images, keyed by the change's dedupe scope ({@code scope_key}):
- * one source row for a mutable table, one tenant's table for an append-only table.
+ * Dedupes replays and attributes row images, keyed by the change's dedupe scope ({@code
+ * scope_key}): one source row for a mutable table, one tenant's table for an append-only table.
  *
  * <p>State per scope ({@link ScopeState}, plus a map of tie digests for append-only scopes): the
  * high-water mark (the highest source position applied) and the digests of the changes applied at
- * exactly that position. A change below the mark, or at the
- * mark with a known digest, is a replay: it leaves as a {@code DUPLICATE} marker and changes nothing.
- * Positions alone are not unique (snapshot rows share one, changes of one transaction can share an LSN,
- * a MySQL multi-row statement differs only by row), hence the digests; they are dropped as soon as the
- * mark moves past them, so the tie set holds only changes sharing the newest position.
+ * exactly that position. A change below the mark, or at the mark with a known digest, is a replay:
+ * it leaves as a {@code DUPLICATE} marker and changes nothing. Positions alone are not unique
+ * (snapshot rows share one, changes of one transaction can share an LSN, a MySQL multi-row
+ * statement differs only by row), hence the digests; they are dropped as soon as the mark moves
+ * past them, so the tie set holds only changes sharing the newest position.
  *
- * <p>Mutable tables also keep the row's owner and last projected image. PostgreSQL's default replica
- * identity sends updates without a before image and deletes whose before image holds only the key and
- * whose key may name no tenant: this operator supplies the owner and the before image from state. A
- * change that names no tenant for a row the job has not seen yet waits in {@code pending} (the delete
- * can overtake the insert when it lands on another Kafka partition); the row's next attributed change
- * releases it, and after {@code orphanTimeout} or at the end of input it is quarantined as
- * {@code UNATTRIBUTABLE_CHANGE}. A change that claims a tenant other than the row's owner is quarantined
- * as {@code ROW_TENANT_MISMATCH}. Mutable state expires {@code retention} after the row's last change
- * (the spec's per-table setting); append-only marks are kept for as long as the tenant exists.
+ * <p>Mutable tables also keep the row's owner and last projected image. PostgreSQL's default
+ * replica identity sends updates without a before image and deletes whose before image holds only
+ * the key and whose key may name no tenant: this operator supplies the owner and the before image
+ * from state. A change that names no tenant for a row the job has not seen yet waits in {@code
+ * pending} (the delete can overtake the insert when it lands on another Kafka partition); the row's
+ * next attributed change releases it, and after {@code orphanTimeout} or at the end of input it is
+ * quarantined as {@code UNATTRIBUTABLE_CHANGE}. A change that claims a tenant other than the row's
+ * owner is quarantined as {@code ROW_TENANT_MISMATCH}. Mutable state expires {@code retention}
+ * after the row's last change (the spec's per-table setting); append-only marks are kept for as
+ * long as the tenant exists.
  *
- * <p>Output: applied changes with their tenant set and raw bytes dropped, and markers, ready to be keyed
- * by tenant.
+ * <p>Output: applied changes with their tenant set and raw bytes dropped, and markers, ready to be
+ * keyed by tenant.
  */
-public final class ScopeDeduplicator extends KeyedProcessFunction<String, ChangeEvent, ChangeEvent> {
+public final class ScopeDeduplicator
+    extends KeyedProcessFunction<String, ChangeEvent, ChangeEvent> {
   private static final long serialVersionUID = 1L;
+
   /** A row has at most this many unattributed changes waiting; more are quarantined at once. */
   static final int MAX_PENDING = 16;
 
@@ -75,7 +78,10 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     this.orphanTimeoutMs = orphanTimeoutMs;
   }
 
-  /** State name of a table's scopes; part of the savepoint layout, so never derived from anything else. */
+  /**
+   * State name of a table's scopes; part of the savepoint layout, so never derived from anything
+   * else.
+   */
   static String stateName(String table) {
     return "scope-" + table;
   }
@@ -93,14 +99,19 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
       ValueStateDescriptor<ScopeState> d =
           new ValueStateDescriptor<>(stateName(t.name()), new AvroTypeInfo<>(ScopeState.class));
       if (t.isMutable()) {
-        d.enableTimeToLive(StateTtlConfig.newBuilder(t.retention())
-            .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-            .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired).build());
+        d.enableTimeToLive(
+            StateTtlConfig.newBuilder(t.retention())
+                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                .build());
       }
       stateByTable.put(t.name(), getRuntimeContext().getState(d));
       if (!t.isMutable()) {
-        appendOnlyTies.put(t.name(), getRuntimeContext().getMapState(
-            new MapStateDescriptor<>(tiesStateName(t.name()), Types.LONG, Types.BOOLEAN)));
+        appendOnlyTies.put(
+            t.name(),
+            getRuntimeContext()
+                .getMapState(
+                    new MapStateDescriptor<>(tiesStateName(t.name()), Types.LONG, Types.BOOLEAN)));
       }
     }
     duplicates = getRuntimeContext().getMetricGroup().counter("duplicates");
@@ -110,7 +121,8 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
   }
 
   @Override
-  public void processElement(ChangeEvent e, Context ctx, Collector<ChangeEvent> out) throws Exception {
+  public void processElement(ChangeEvent e, Context ctx, Collector<ChangeEvent> out)
+      throws Exception {
     if (e.getDisposition() != Disposition.APPLY) {
       out.collect(e); // a marker from decoding, on its way to the tenant's receipt
       return;
@@ -119,8 +131,13 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     ValueState<ScopeState> state = stateByTable.get(table.name());
     ScopeState s = state.value();
     if (s == null) {
-      s = ScopeState.newBuilder().setPosition(new ArrayList<>()).setTieDigests(new ArrayList<>())
-          .setPending(new ArrayList<>()).setPendingParkedAt(new ArrayList<>()).build();
+      s =
+          ScopeState.newBuilder()
+              .setPosition(new ArrayList<>())
+              .setTieDigests(new ArrayList<>())
+              .setPending(new ArrayList<>())
+              .setPendingParkedAt(new ArrayList<>())
+              .build();
     }
     boolean changed = handle(table, s, e, ctx, out);
     if (changed) {
@@ -129,16 +146,32 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
   }
 
   /** Applies one change to the scope; returns whether the state changed. */
-  private boolean handle(TableSpec table, ScopeState s, ChangeEvent e, Context ctx, Collector<ChangeEvent> out)
+  private boolean handle(
+      TableSpec table, ScopeState s, ChangeEvent e, Context ctx, Collector<ChangeEvent> out)
       throws Exception {
-    // Isolation first: a change claiming another tenant's row is refused whatever its position says.
-    if (table.isMutable() && e.getTenantId() != null && s.getTenantId() != null
+    // Isolation first: a change claiming another tenant's row is refused whatever its position
+    // says.
+    if (table.isMutable()
+        && e.getTenantId() != null
+        && s.getTenantId() != null
         && !e.getTenantId().equals(s.getTenantId())) {
       rowTenantMismatch.inc();
-      QuarantineRecord q = Quarantines.fromChange(e, QuarantineReason.ROW_TENANT_MISMATCH,
-          "change of " + table.name() + " row " + e.getRowKey() + " claims tenant " + e.getTenantId()
-              + " but the row belongs to another tenant (from " + origin(e) + ")",
-          e.getTenantId(), spec.version(), jobVersion);
+      QuarantineRecord q =
+          Quarantines.fromChange(
+              e,
+              QuarantineReason.ROW_TENANT_MISMATCH,
+              "change of "
+                  + table.name()
+                  + " row "
+                  + e.getRowKey()
+                  + " claims tenant "
+                  + e.getTenantId()
+                  + " but the row belongs to another tenant (from "
+                  + origin(e)
+                  + ")",
+              e.getTenantId(),
+              spec.version(),
+              jobVersion);
       ctx.output(Tags.QUARANTINE, q);
       out.collect(Quarantines.marker(e.getTenantId(), table.name(), e.getEventTime(), q));
       return false;
@@ -175,7 +208,9 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     }
     if (c == 0) {
       long digest = CdcDecoder.digest64(e.getEventId());
-      if (table.isMutable() ? s.getTieDigests().contains(digest) : appendOnlyTies.get(table.name()).contains(digest)) {
+      if (table.isMutable()
+          ? s.getTieDigests().contains(digest)
+          : appendOnlyTies.get(table.name()).contains(digest)) {
         return true;
       }
     }
@@ -192,13 +227,14 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
   }
 
   /**
-   * Moves the mark to the change. Ties of a row (mutable table) are a handful at most and live inline;
-   * an append-only scope is a whole tenant table whose snapshot rows all share one position, so its
-   * ties live in a map state: constant-time lookups, however large the snapshot.
+   * Moves the mark to the change. Ties of a row (mutable table) are a handful at most and live
+   * inline; an append-only scope is a whole tenant table whose snapshot rows all share one
+   * position, so its ties live in a map state: constant-time lookups, however large the snapshot.
    */
   private void advance(TableSpec table, ScopeState s, ChangeEvent e) throws Exception {
     long digest = CdcDecoder.digest64(e.getEventId());
-    boolean ahead = s.getPosition().isEmpty() || Positions.compare(e.getPosition(), s.getPosition()) > 0;
+    boolean ahead =
+        s.getPosition().isEmpty() || Positions.compare(e.getPosition(), s.getPosition()) > 0;
     if (ahead) {
       s.setPosition(new ArrayList<>(e.getPosition()));
     }
@@ -216,8 +252,8 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
     }
   }
 
-  private void applyMutable(TableSpec table, ScopeState s, ChangeEvent e, Collector<ChangeEvent> out)
-      throws Exception {
+  private void applyMutable(
+      TableSpec table, ScopeState s, ChangeEvent e, Collector<ChangeEvent> out) throws Exception {
     String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
     String op = e.getOp();
     boolean rowLive = s.getImage() != null && !s.getDeleted();
@@ -228,9 +264,11 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
         e.setBefore(merged(s.getImage(), e.getBefore()));
         beforeImageFromState.inc();
       }
-      // Otherwise the partial image stays: the lake keeps the key, the aggregator cannot retract it.
+      // Otherwise the partial image stays: the lake keeps the key, the aggregator cannot retract
+      // it.
     } else if ((op.equals("r") || op.equals("c")) && rowLive) {
-      // A re-snapshot (or an insert after a missed delete) of a row the job holds replaces that row.
+      // A re-snapshot (or an insert after a missed delete) of a row the job holds replaces that
+      // row.
       e.setBefore(new HashMap<>(s.getImage()));
     }
     advance(table, s, e);
@@ -246,33 +284,37 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
   }
 
   /** The stored image overlaid with the non-null values of a partial envelope image. */
-  private static Map<String, String> merged(Map<String, String> stored, Map<String, String> partial) {
+  private static Map<String, String> merged(
+      Map<String, String> stored, Map<String, String> partial) {
     Map<String, String> before = new LinkedHashMap<>(stored);
     if (partial != null) {
-      partial.forEach((k, v) -> {
-        if (v != null) {
-          before.put(k, v);
-        }
-      });
+      partial.forEach(
+          (k, v) -> {
+            if (v != null) {
+              before.put(k, v);
+            }
+          });
     }
     return before;
   }
 
   private void park(ScopeState s, ChangeEvent e, Context ctx) {
     if (s.getPending().size() >= MAX_PENDING) {
-      quarantineUnattributable(e, ctx, "more than " + MAX_PENDING + " changes of this row wait for a tenant");
+      quarantineUnattributable(
+          e, ctx, "more than " + MAX_PENDING + " changes of this row wait for a tenant");
       return;
     }
     long now = ctx.timerService().currentProcessingTime();
-    s.getPending().add(ChangeEvent.newBuilder(e).build()); // a copy: the input object is not ours to keep
+    s.getPending()
+        .add(ChangeEvent.newBuilder(e).build()); // a copy: the input object is not ours to keep
     s.getPendingParkedAt().add(now);
     ctx.timerService().registerProcessingTimeTimer(now + orphanTimeoutMs);
     // The end of a bounded input (or a drain) must not leave anything parked unreported.
     ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
   }
 
-  private void releasePending(TableSpec table, ScopeState s, Context ctx, Collector<ChangeEvent> out)
-      throws Exception {
+  private void releasePending(
+      TableSpec table, ScopeState s, Context ctx, Collector<ChangeEvent> out) throws Exception {
     if (s.getPending().isEmpty()) {
       return;
     }
@@ -291,7 +333,8 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
   }
 
   @Override
-  public void onTimer(long timestamp, OnTimerContext ctx, Collector<ChangeEvent> out) throws Exception {
+  public void onTimer(long timestamp, OnTimerContext ctx, Collector<ChangeEvent> out)
+      throws Exception {
     boolean endOfInput = ctx.timeDomain() == TimeDomain.EVENT_TIME;
     String key = ctx.getCurrentKey();
     TableSpec table = spec.table(key.substring(0, key.indexOf('|')));
@@ -308,7 +351,8 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
       if (endOfInput) {
         quarantineUnattributable(p, ctx, "input ended before anything named the row's tenant");
       } else if (parkedAt + orphanTimeoutMs <= timestamp) {
-        quarantineUnattributable(p, ctx, "nothing named the row's tenant within " + orphanTimeoutMs + " ms");
+        quarantineUnattributable(
+            p, ctx, "nothing named the row's tenant within " + orphanTimeoutMs + " ms");
       } else {
         keep.add(p);
         keepParkedAt.add(parkedAt);
@@ -321,9 +365,23 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
 
   private void quarantineUnattributable(ChangeEvent e, Context ctx, String why) {
     unattributable.inc();
-    ctx.output(Tags.QUARANTINE, Quarantines.fromChange(e, QuarantineReason.UNATTRIBUTABLE_CHANGE,
-        e.getSourceTable() + " change of row " + e.getRowKey() + " names no tenant and the job knows no owner"
-            + " of the row: " + why + " (from " + origin(e) + ")", null, spec.version(), jobVersion));
+    ctx.output(
+        Tags.QUARANTINE,
+        Quarantines.fromChange(
+            e,
+            QuarantineReason.UNATTRIBUTABLE_CHANGE,
+            e.getSourceTable()
+                + " change of row "
+                + e.getRowKey()
+                + " names no tenant and the job knows no owner"
+                + " of the row: "
+                + why
+                + " (from "
+                + origin(e)
+                + ")",
+            null,
+            spec.version(),
+            jobVersion));
   }
 
   private static String origin(ChangeEvent e) {
@@ -338,7 +396,13 @@ public final class ScopeDeduplicator extends KeyedProcessFunction<String, Change
   }
 
   private static ChangeEvent duplicateMarker(ChangeEvent e, String tenant) {
-    return ChangeEvent.newBuilder(e).setTenantId(tenant).setDisposition(Disposition.DUPLICATE)
-        .setBefore(null).setAfter(null).setRawKey(null).setRawValue(null).build();
+    return ChangeEvent.newBuilder(e)
+        .setTenantId(tenant)
+        .setDisposition(Disposition.DUPLICATE)
+        .setBefore(null)
+        .setAfter(null)
+        .setRawKey(null)
+        .setRawValue(null)
+        .build();
   }
 }

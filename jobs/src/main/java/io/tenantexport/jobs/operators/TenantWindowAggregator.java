@@ -33,20 +33,22 @@ import org.apache.flink.util.Collector;
  * Per-tenant event-time clock and tumbling-window aggregation, keyed by tenant id.
  *
  * <p>Each tenant has its own clock ({@link TenantClock}): the highest event time of its applied
- * changes. A window closes when its end plus the spec's allowed lateness is at or before that clock, so
- * a silent tenant never holds another back and a busy tenant never makes another's data late. A
- * processing-time idle timeout flushes the open windows of a tenant that has gone quiet; the end of a
- * bounded input (or a drain) flushes everything.
+ * changes. A window closes when its end plus the spec's allowed lateness is at or before that
+ * clock, so a silent tenant never holds another back and a busy tenant never makes another's data
+ * late. A processing-time idle timeout flushes the open windows of a tenant that has gone quiet;
+ * the end of a bounded input (or a drain) flushes everything.
  *
- * <p>Every applied change goes to the lake (main output). A change for an open window is folded into it
- * ({@link WindowAggregation}); a change for a closed window is late: it still reaches the lake (flagged),
- * is counted, and gets its own {@code LATE_EVENT} audit event, but it never changes a closed window.
- * {@code DUPLICATE} and {@code QUARANTINED} markers only count in the open window of their event time.
+ * <p>Every applied change goes to the lake (main output). A change for an open window is folded
+ * into it ({@link WindowAggregation}); a change for a closed window is late: it still reaches the
+ * lake (flagged), is counted, and gets its own {@code LATE_EVENT} audit event, but it never changes
+ * a closed window. {@code DUPLICATE} and {@code QUARANTINED} markers only count in the open window
+ * of their event time.
  *
- * <p>Closing a window emits its rollups ({@link Tags#ROLLUPS}) and a receipt ({@link Tags#AUDIT}) and
- * removes it from state: state holds open windows only, plus one small clock per tenant.
+ * <p>Closing a window emits its rollups ({@link Tags#ROLLUPS}) and a receipt ({@link Tags#AUDIT})
+ * and removes it from state: state holds open windows only, plus one small clock per tenant.
  */
-public final class TenantWindowAggregator extends KeyedProcessFunction<String, ChangeEvent, LakeRecord> {
+public final class TenantWindowAggregator
+    extends KeyedProcessFunction<String, ChangeEvent, LakeRecord> {
   private static final long serialVersionUID = 1L;
 
   private final ExportSpec spec;
@@ -71,10 +73,15 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
   @Override
   public void open(OpenContext ctx) {
     aggregation = new WindowAggregation(spec);
-    clockState = getRuntimeContext().getState(
-        new ValueStateDescriptor<>("tenant-clock", new AvroTypeInfo<>(TenantClock.class)));
-    windows = getRuntimeContext().getMapState(
-        new MapStateDescriptor<>("open-windows", Types.LONG, new AvroTypeInfo<>(TenantWindow.class)));
+    clockState =
+        getRuntimeContext()
+            .getState(
+                new ValueStateDescriptor<>("tenant-clock", new AvroTypeInfo<>(TenantClock.class)));
+    windows =
+        getRuntimeContext()
+            .getMapState(
+                new MapStateDescriptor<>(
+                    "open-windows", Types.LONG, new AvroTypeInfo<>(TenantWindow.class)));
     applied = getRuntimeContext().getMetricGroup().counter("applied");
     late = getRuntimeContext().getMetricGroup().counter("late");
     unretracted = getRuntimeContext().getMetricGroup().counter("unretracted");
@@ -83,16 +90,22 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
   }
 
   @Override
-  public void processElement(ChangeEvent e, Context ctx, Collector<LakeRecord> out) throws Exception {
+  public void processElement(ChangeEvent e, Context ctx, Collector<LakeRecord> out)
+      throws Exception {
     String tenant = ctx.getCurrentKey();
     TenantClock clock = clockState.value();
     long now = ctx.timerService().currentProcessingTime();
     markStart(now);
     if (clock == null) {
-      clock = TenantClock.newBuilder().setMaxEventTime(Long.MIN_VALUE).setClosedUntil(Long.MIN_VALUE).build();
+      clock =
+          TenantClock.newBuilder()
+              .setMaxEventTime(Long.MIN_VALUE)
+              .setClosedUntil(Long.MIN_VALUE)
+              .build();
     }
     if (!clock.getEndTimer()) {
-      // Fires only at the end of a bounded input or on a drain: flush whatever is still open. A drain
+      // Fires only at the end of a bounded input or on a drain: flush whatever is still open. A
+      // drain
       // consumes it, so a job resumed from that savepoint registers it again.
       ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
       clock.setEndTimer(true);
@@ -130,7 +143,8 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
         }
       }
     } else if (!closed) {
-      // Markers only ever count in a window that is still open; for closed ones the metrics count them.
+      // Markers only ever count in a window that is still open; for closed ones the metrics count
+      // them.
       TenantWindow w = windowFor(windowStart);
       if (e.getDisposition() == Disposition.DUPLICATE) {
         w.setDuplicatesSkipped(w.getDuplicatesSkipped() + 1);
@@ -148,7 +162,8 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
   }
 
   @Override
-  public void onTimer(long timestamp, OnTimerContext ctx, Collector<LakeRecord> out) throws Exception {
+  public void onTimer(long timestamp, OnTimerContext ctx, Collector<LakeRecord> out)
+      throws Exception {
     TenantClock clock = clockState.value();
     if (clock == null) {
       return;
@@ -160,7 +175,8 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
       flushAll(tenant, clock, now, ctx);
       clock.setEndTimer(false);
     } else if (timestamp == clock.getIdleTimer()) {
-      // After a restore, restored timers fire at once while the backlog is still being replayed: the
+      // After a restore, restored timers fire at once while the backlog is still being replayed:
+      // the
       // tenant is only idle if it stays quiet for a whole timeout after this attempt started.
       long idleSince = Math.max(clock.getLastActivity(), openedAt);
       if (idleSince + idleTimeoutMs <= timestamp) {
@@ -194,7 +210,8 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
   }
 
   /** Emits and removes, in time order, every open window that ends at or before {@code until}. */
-  private void closeWindows(String tenant, TenantClock clock, long until, long now, Context ctx) throws Exception {
+  private void closeWindows(String tenant, TenantClock clock, long until, long now, Context ctx)
+      throws Exception {
     List<Long> due = new ArrayList<>();
     for (Long start : windows.keys()) {
       if (start + spec.window().toMillis() <= until) {
@@ -215,35 +232,59 @@ public final class TenantWindowAggregator extends KeyedProcessFunction<String, C
     }
   }
 
-  private AuditEvent receipt(String tenant, TenantWindow w, List<WarehouseRollup> rows, long lateSince, long now) {
+  private AuditEvent receipt(
+      String tenant, TenantWindow w, List<WarehouseRollup> rows, long lateSince, long now) {
     long start = w.getWindowStart();
     long end = start + spec.window().toMillis();
     return AuditEvent.newBuilder()
-        .setEventId(Ids.of("audit", "receipt", tenant, Integer.toString(spec.version()), Long.toString(start)))
-        .setType(AuditType.WINDOW_RECEIPT).setTenantId(tenant).setExportVersion(spec.version())
-        .setJobVersion(jobVersion).setEventTime(Instant.ofEpochMilli(end)).setEmittedAt(Instant.ofEpochMilli(now))
-        .setWindowStart(Instant.ofEpochMilli(start)).setWindowEnd(Instant.ofEpochMilli(end))
-        .setEventsIn(w.getEventsIn()).setDuplicatesSkipped(w.getDuplicatesSkipped())
-        .setQuarantined(w.getQuarantined()).setLateEvents(lateSince).setRollupRows(rows.size())
-        .setRollupChecksum(WindowAggregation.checksum(rows)).build();
+        .setEventId(
+            Ids.of(
+                "audit", "receipt", tenant, Integer.toString(spec.version()), Long.toString(start)))
+        .setType(AuditType.WINDOW_RECEIPT)
+        .setTenantId(tenant)
+        .setExportVersion(spec.version())
+        .setJobVersion(jobVersion)
+        .setEventTime(Instant.ofEpochMilli(end))
+        .setEmittedAt(Instant.ofEpochMilli(now))
+        .setWindowStart(Instant.ofEpochMilli(start))
+        .setWindowEnd(Instant.ofEpochMilli(end))
+        .setEventsIn(w.getEventsIn())
+        .setDuplicatesSkipped(w.getDuplicatesSkipped())
+        .setQuarantined(w.getQuarantined())
+        .setLateEvents(lateSince)
+        .setRollupRows(rows.size())
+        .setRollupChecksum(WindowAggregation.checksum(rows))
+        .build();
   }
 
   private AuditEvent lateEvent(String tenant, ChangeEvent e, long now) {
-    return AuditEvent.newBuilder().setEventId(Ids.of("audit", "late", e.getEventId()))
-        .setType(AuditType.LATE_EVENT).setTenantId(tenant).setExportVersion(spec.version())
-        .setJobVersion(jobVersion).setEventTime(Instant.ofEpochMilli(e.getEventTime()))
-        .setEmittedAt(Instant.ofEpochMilli(now)).setReason(e.getSourceTable() + " change " + e.getEventId())
-        .setOrigin(e.getOriginTopic() + "/" + e.getOriginPartition() + "@" + e.getOriginOffset()).build();
+    return AuditEvent.newBuilder()
+        .setEventId(Ids.of("audit", "late", e.getEventId()))
+        .setType(AuditType.LATE_EVENT)
+        .setTenantId(tenant)
+        .setExportVersion(spec.version())
+        .setJobVersion(jobVersion)
+        .setEventTime(Instant.ofEpochMilli(e.getEventTime()))
+        .setEmittedAt(Instant.ofEpochMilli(now))
+        .setReason(e.getSourceTable() + " change " + e.getEventId())
+        .setOrigin(e.getOriginTopic() + "/" + e.getOriginPartition() + "@" + e.getOriginOffset())
+        .build();
   }
 
   private LakeRecord lakeRecord(String tenant, ChangeEvent e, boolean isLate) {
     Map<String, String> image = e.getOp().equals("d") ? e.getBefore() : e.getAfter();
-    return LakeRecord.newBuilder().setEventId(e.getEventId()).setTenantId(tenant)
-        .setSourceTable(e.getSourceTable()).setOp(e.getOp()).setEventTime(Instant.ofEpochMilli(e.getEventTime()))
+    return LakeRecord.newBuilder()
+        .setEventId(e.getEventId())
+        .setTenantId(tenant)
+        .setSourceTable(e.getSourceTable())
+        .setOp(e.getOp())
+        .setEventTime(Instant.ofEpochMilli(e.getEventTime()))
         .setSourceTs(Instant.ofEpochMilli(e.getSourceTs()))
         .setSourcePosition(e.getPositionKind() + ":" + positionText(e.getPosition()))
-        .setLate(isLate).setExportVersion(spec.version())
-        .setColumns(image == null ? new HashMap<>() : new HashMap<>(image)).build();
+        .setLate(isLate)
+        .setExportVersion(spec.version())
+        .setColumns(image == null ? new HashMap<>() : new HashMap<>(image))
+        .build();
   }
 
   private static String positionText(List<Long> position) {

@@ -10,8 +10,8 @@ import org.apache.flink.api.connector.source.Source;
 
 /**
  * The pipeline's source and sinks, injected so that production, the local run, tests and benchmarks
- * all run the one graph {@link TenantExportPipeline} builds. {@link ProductionIo} builds the real ones
- * from the job configuration.
+ * all run the one graph {@link TenantExportPipeline} builds. {@link ProductionIo} builds the real
+ * ones from the job configuration.
  */
 public record PipelineIo(
     Source<RawRecord, ?, ?> cdcSource,

@@ -35,13 +35,15 @@ public final class ProductionIo {
   }
 
   public static KafkaSource<RawRecord> cdcSource(JobConfig c) {
-    KafkaSourceBuilder<RawRecord> b = KafkaSource.<RawRecord>builder()
-        .setBootstrapServers(c.bootstrapServers())
-        .setGroupId(c.groupId())
-        .setDeserializer(new RawRecordDeserializer())
-        // Offsets are committed on checkpoints for monitoring only; restores use the checkpoint's.
-        .setProperty("commit.offsets.on.checkpoint", "true")
-        .setProperty("partition.discovery.interval.ms", "30000");
+    KafkaSourceBuilder<RawRecord> b =
+        KafkaSource.<RawRecord>builder()
+            .setBootstrapServers(c.bootstrapServers())
+            .setGroupId(c.groupId())
+            .setDeserializer(new RawRecordDeserializer())
+            // Offsets are committed on checkpoints for monitoring only; restores use the
+            // checkpoint's.
+            .setProperty("commit.offsets.on.checkpoint", "true")
+            .setProperty("partition.discovery.interval.ms", "30000");
     if (c.topicPattern().isEmpty()) {
       b.setTopics(c.topics());
     } else {
@@ -50,7 +52,8 @@ public final class ProductionIo {
     switch (c.startingOffsets()) {
       case EARLIEST -> b.setStartingOffsets(OffsetsInitializer.earliest());
       case LATEST -> b.setStartingOffsets(OffsetsInitializer.latest());
-      default -> b.setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST));
+      default ->
+          b.setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST));
     }
     if (c.bounded()) {
       b.setBounded(OffsetsInitializer.latest());
@@ -58,42 +61,56 @@ public final class ProductionIo {
     return b.build();
   }
 
-  /** Parquet, exactly-once: part files become visible only when the checkpoint that covers them completes. */
+  /**
+   * Parquet, exactly-once: part files become visible only when the checkpoint that covers them
+   * completes.
+   */
   public static FileSink<LakeRecord> lake(JobConfig c) {
-    return FileSink.forBulkFormat(new Path(c.lakePath()), AvroParquetWriters.forSpecificRecord(LakeRecord.class))
+    return FileSink.forBulkFormat(
+            new Path(c.lakePath()), AvroParquetWriters.forSpecificRecord(LakeRecord.class))
         .withBucketAssigner(new TenantDateBucketAssigner())
         .withRollingPolicy(OnCheckpointRollingPolicy.build())
-        .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".parquet").build())
+        .withOutputFileConfig(
+            OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".parquet").build())
         .build();
   }
 
   public static JdbcSink<WarehouseRollup> warehouse(JobConfig c) {
     return JdbcSink.<WarehouseRollup>builder()
         .withQueryStatement(WarehouseUpsert.SQL, new WarehouseUpsert())
-        .withExecutionOptions(JdbcExecutionOptions.builder()
-            .withBatchSize(c.warehouseBatchSize())
-            .withBatchIntervalMs(c.warehouseBatchInterval().toMillis())
-            .withMaxRetries(3)
-            .build())
-        .buildAtLeastOnce(new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
-            .withUrl(c.warehouseUrl())
-            .withDriverName("org.postgresql.Driver")
-            .withUsername(c.warehouseUser())
-            .withPassword(c.warehousePassword())
-            .build());
+        .withExecutionOptions(
+            JdbcExecutionOptions.builder()
+                .withBatchSize(c.warehouseBatchSize())
+                .withBatchIntervalMs(c.warehouseBatchInterval().toMillis())
+                .withMaxRetries(3)
+                .build())
+        .buildAtLeastOnce(
+            new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
+                .withUrl(c.warehouseUrl())
+                .withDriverName("org.postgresql.Driver")
+                .withUsername(c.warehouseUser())
+                .withPassword(c.warehousePassword())
+                .build());
   }
 
   public static KafkaSink<AuditEvent> audit(JobConfig c) {
-    return exactlyOnce(c, c.transactionalIdPrefix() + "-audit",
+    return exactlyOnce(
+        c,
+        c.transactionalIdPrefix() + "-audit",
         new JsonTopicSerializer<AuditEvent>(c.auditTopic(), AuditEvent::getTenantId));
   }
 
   public static KafkaSink<QuarantineRecord> quarantine(JobConfig c) {
-    return exactlyOnce(c, c.transactionalIdPrefix() + "-quarantine",
-        new JsonTopicSerializer<QuarantineRecord>(c.quarantineTopic(), QuarantineRecord::getTenantId));
+    return exactlyOnce(
+        c,
+        c.transactionalIdPrefix() + "-quarantine",
+        new JsonTopicSerializer<QuarantineRecord>(
+            c.quarantineTopic(), QuarantineRecord::getTenantId));
   }
 
-  private static <T> KafkaSink<T> exactlyOnce(JobConfig c, String transactionalIdPrefix,
+  private static <T> KafkaSink<T> exactlyOnce(
+      JobConfig c,
+      String transactionalIdPrefix,
       org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
     return KafkaSink.<T>builder()
         .setBootstrapServers(c.bootstrapServers())

@@ -40,8 +40,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *                     job start ─────────────────────┴──────► audit topic (exactly-once)
  * </pre>
  *
- * Sources and sinks come in through {@link PipelineIo}; every operator has a stable uid, because the
- * uids are what savepoints map state by.
+ * Sources and sinks come in through {@link PipelineIo}; every operator has a stable uid, because
+ * the uids are what savepoints map state by.
  */
 public final class TenantExportPipeline {
   private TenantExportPipeline() {}
@@ -62,40 +62,62 @@ public final class TenantExportPipeline {
     var spec = c.spec();
     AvroTypeInfo<ChangeEvent> changeType = new AvroTypeInfo<>(ChangeEvent.class);
 
-    DataStream<RawRecord> raw = env
-        .fromSource(io.cdcSource(), WatermarkStrategy.noWatermarks(), "cdc-source", TypeInformation.of(RawRecord.class))
-        .uid("cdc-source");
+    DataStream<RawRecord> raw =
+        env.fromSource(
+                io.cdcSource(),
+                WatermarkStrategy.noWatermarks(),
+                "cdc-source",
+                TypeInformation.of(RawRecord.class))
+            .uid("cdc-source");
 
-    SingleOutputStreamOperator<ChangeEvent> decoded = raw
-        .process(new DecodeFunction(spec, c.jobVersion()), changeType)
-        .uid("decode").name("decode + validate");
+    SingleOutputStreamOperator<ChangeEvent> decoded =
+        raw.process(new DecodeFunction(spec, c.jobVersion()), changeType)
+            .uid("decode")
+            .name("decode + validate");
 
-    SingleOutputStreamOperator<ChangeEvent> deduped = decoded
-        .keyBy(ChangeEvent::getScopeKey)
-        .process(new ScopeDeduplicator(spec, c.jobVersion(), c.orphanTimeout().toMillis()), changeType)
-        .uid("dedupe").name("dedupe + row images");
+    SingleOutputStreamOperator<ChangeEvent> deduped =
+        decoded
+            .keyBy(ChangeEvent::getScopeKey)
+            .process(
+                new ScopeDeduplicator(spec, c.jobVersion(), c.orphanTimeout().toMillis()),
+                changeType)
+            .uid("dedupe")
+            .name("dedupe + row images");
 
-    SingleOutputStreamOperator<LakeRecord> exported = deduped
-        .keyBy(ChangeEvent::getTenantId)
-        .process(new TenantWindowAggregator(spec, c.jobVersion(), c.idleTimeout().toMillis()),
-            new AvroTypeInfo<>(LakeRecord.class))
-        .uid("tenant-windows").name("per-tenant windows");
+    SingleOutputStreamOperator<LakeRecord> exported =
+        deduped
+            .keyBy(ChangeEvent::getTenantId)
+            .process(
+                new TenantWindowAggregator(spec, c.jobVersion(), c.idleTimeout().toMillis()),
+                new AvroTypeInfo<>(LakeRecord.class))
+            .uid("tenant-windows")
+            .name("per-tenant windows");
 
     exported.sinkTo(io.lake()).uid("lake-sink").name("lake (Parquet)");
-    exported.getSideOutput(Tags.ROLLUPS).sinkTo(io.warehouse()).uid("warehouse-sink").name("warehouse (PostgreSQL)");
+    exported
+        .getSideOutput(Tags.ROLLUPS)
+        .sinkTo(io.warehouse())
+        .uid("warehouse-sink")
+        .name("warehouse (PostgreSQL)");
 
     DataStream<QuarantineRecord> quarantined =
         decoded.getSideOutput(Tags.QUARANTINE).union(deduped.getSideOutput(Tags.QUARANTINE));
     quarantined.sinkTo(io.quarantine()).uid("quarantine-sink").name("quarantine topic");
 
     AvroTypeInfo<AuditEvent> auditType = new AvroTypeInfo<>(AuditEvent.class);
-    DataStream<AuditEvent> quarantineAudit = quarantined
-        .map(new QuarantineAuditor(), auditType).uid("quarantine-audit").name("quarantine audit");
-    DataStream<AuditEvent> jobStart = env
-        .fromData(auditType, jobStart(c, Instant.now()))
-        .uid("job-start").name("job start");
-    exported.getSideOutput(Tags.AUDIT).union(quarantineAudit, jobStart)
-        .sinkTo(io.audit()).uid("audit-sink").name("audit topic");
+    DataStream<AuditEvent> quarantineAudit =
+        quarantined
+            .map(new QuarantineAuditor(), auditType)
+            .uid("quarantine-audit")
+            .name("quarantine audit");
+    DataStream<AuditEvent> jobStart =
+        env.fromData(auditType, jobStart(c, Instant.now())).uid("job-start").name("job start");
+    exported
+        .getSideOutput(Tags.AUDIT)
+        .union(quarantineAudit, jobStart)
+        .sinkTo(io.audit())
+        .uid("audit-sink")
+        .name("audit topic");
   }
 
   /**
@@ -104,10 +126,21 @@ public final class TenantExportPipeline {
    */
   static AuditEvent jobStart(JobConfig c, Instant submittedAt) {
     return AuditEvent.newBuilder()
-        .setEventId(Ids.of("audit", "job-start", c.jobName(), c.jobVersion(),
-            Integer.toString(c.spec().version()), Long.toString(submittedAt.toEpochMilli())))
-        .setType(AuditType.JOB_START).setTenantId(null).setExportVersion(c.spec().version())
-        .setJobVersion(c.jobVersion()).setEventTime(submittedAt).setEmittedAt(submittedAt)
-        .setReason(c.jobName() + " started with export spec " + c.spec().source()).build();
+        .setEventId(
+            Ids.of(
+                "audit",
+                "job-start",
+                c.jobName(),
+                c.jobVersion(),
+                Integer.toString(c.spec().version()),
+                Long.toString(submittedAt.toEpochMilli())))
+        .setType(AuditType.JOB_START)
+        .setTenantId(null)
+        .setExportVersion(c.spec().version())
+        .setJobVersion(c.jobVersion())
+        .setEventTime(submittedAt)
+        .setEmittedAt(submittedAt)
+        .setReason(c.jobName() + " started with export spec " + c.spec().source())
+        .build();
   }
 }

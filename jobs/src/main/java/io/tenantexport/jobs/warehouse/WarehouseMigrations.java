@@ -8,9 +8,9 @@ import org.flywaydb.core.api.output.MigrateResult;
  * Applies the warehouse DDL with Flyway. The SQL files live in {@code deploy/warehouse/migrations}
  * (where operators review them) and are packaged into the job jar under {@code db/tenant-export}.
  *
- * <p>Also a command on the job jar, for your own warehouse (password from {@value JobConfig#PASSWORD_ENV}):
- * {@code java -cp tenant-export-jobs-<v>-job.jar io.tenantexport.jobs.warehouse.WarehouseMigrations
- * jdbc:postgresql://host/db user}.
+ * <p>Also a command on the job jar, for your own warehouse (password from {@value
+ * JobConfig#PASSWORD_ENV}): {@code java -cp tenant-export-jobs-<v>-job.jar
+ * io.tenantexport.jobs.warehouse.WarehouseMigrations jdbc:postgresql://host/db user}.
  */
 public final class WarehouseMigrations {
   /** Schema that holds the export's tables and Flyway's history. */
@@ -20,8 +20,11 @@ public final class WarehouseMigrations {
 
   public static void main(String[] args) {
     if (args.length != 2 || !args[0].startsWith("jdbc:postgresql:")) {
-      System.err.println("usage: WarehouseMigrations <jdbc:postgresql://host:port/db> <user>"
-          + " (password from " + JobConfig.PASSWORD_ENV + ")");
+      System.err.println(
+          "usage: WarehouseMigrations <jdbc:postgresql://host:port/db> <user>"
+              + " (password from "
+              + JobConfig.PASSWORD_ENV
+              + ")");
       System.exit(2);
     }
     String password = System.getenv().getOrDefault(JobConfig.PASSWORD_ENV, "");

@@ -13,8 +13,11 @@ class JobConfigTest {
 
   @Test
   void theShippedJobFileIsValidAndFlagsOverrideIt() {
-    JobConfig c = JobConfig.load(FILE, new String[] {"--kafka.bootstrap_servers=broker:9092", "--job.parallelism", "4"},
-        Map.of(JobConfig.PASSWORD_ENV, "s3cret"));
+    JobConfig c =
+        JobConfig.load(
+            FILE,
+            new String[] {"--kafka.bootstrap_servers=broker:9092", "--job.parallelism", "4"},
+            Map.of(JobConfig.PASSWORD_ENV, "s3cret"));
     assertThat(c.bootstrapServers()).isEqualTo("broker:9092");
     assertThat(c.parallelism()).isEqualTo(4);
     assertThat(c.checkpointInterval()).isEqualTo(Duration.ofSeconds(10));
@@ -24,26 +27,36 @@ class JobConfigTest {
 
   @Test
   void thePasswordNeverAppearsInToString() {
-    JobConfig c = JobConfig.load(FILE, new String[0], Map.of(JobConfig.PASSWORD_ENV, "s3cret-value"));
+    JobConfig c =
+        JobConfig.load(FILE, new String[0], Map.of(JobConfig.PASSWORD_ENV, "s3cret-value"));
     assertThat(c.toString()).doesNotContain("s3cret-value").contains("(set, redacted)");
   }
 
   @Test
   void errorsNameTheKeyTheValueAndWhereItWasSet() {
-    assertThatThrownBy(() -> JobConfig.load(FILE, new String[] {"--job.parallelism=zero"}, Map.of()))
+    assertThatThrownBy(
+            () -> JobConfig.load(FILE, new String[] {"--job.parallelism=zero"}, Map.of()))
         .isInstanceOf(ConfigException.class)
-        .hasMessage("job.parallelism = 'zero' (flag --job.parallelism): must be a positive integer");
+        .hasMessage(
+            "job.parallelism = 'zero' (flag --job.parallelism): must be a positive integer");
     assertThatThrownBy(() -> JobConfig.load(FILE, new String[] {"--kafka.bootstrap=x"}, Map.of()))
         .hasMessageContaining("unknown setting 'kafka.bootstrap' (flag --kafka.bootstrap)");
-    assertThatThrownBy(() -> JobConfig.load(FILE, new String[] {"--kafka.transaction_timeout=1h"}, Map.of()))
+    assertThatThrownBy(
+            () -> JobConfig.load(FILE, new String[] {"--kafka.transaction_timeout=1h"}, Map.of()))
         .hasMessageContaining("transaction.max.timeout.ms");
-    assertThatThrownBy(() -> JobConfig.load(FILE, new String[] {"--kafka.transaction_timeout=15s"}, Map.of()))
+    assertThatThrownBy(
+            () -> JobConfig.load(FILE, new String[] {"--kafka.transaction_timeout=15s"}, Map.of()))
         .hasMessageContaining("at least twice job.checkpoint_interval");
-    assertThatThrownBy(() -> JobConfig.load(FILE, new String[] {"--kafka.topic_pattern=cdc.*"}, Map.of()))
+    assertThatThrownBy(
+            () -> JobConfig.load(FILE, new String[] {"--kafka.topic_pattern=cdc.*"}, Map.of()))
         .hasMessageContaining("exactly one of kafka.topics and kafka.topic_pattern");
-    assertThatThrownBy(() -> JobConfig.load(FILE, new String[] {"--warehouse.url=jdbc:mysql://x"}, Map.of()))
+    assertThatThrownBy(
+            () -> JobConfig.load(FILE, new String[] {"--warehouse.url=jdbc:mysql://x"}, Map.of()))
         .hasMessageContaining("must be a jdbc:postgresql: URL");
-    assertThatThrownBy(() -> JobConfig.load(FILE, new String[] {"--kafka.audit_topic=tenant-export.quarantine"},
-        Map.of())).hasMessageContaining("must all differ");
+    assertThatThrownBy(
+            () ->
+                JobConfig.load(
+                    FILE, new String[] {"--kafka.audit_topic=tenant-export.quarantine"}, Map.of()))
+        .hasMessageContaining("must all differ");
   }
 }

@@ -38,10 +38,12 @@ class ScopeDeduplicatorTest {
     harness.close();
   }
 
-  private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, ChangeEvent> newHarness() throws Exception {
+  private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, ChangeEvent>
+      newHarness() throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
         new KeyedProcessOperator<>(new ScopeDeduplicator(TestChanges.SPEC, "test", ORPHAN_TIMEOUT)),
-        ChangeEvent::getScopeKey, Types.STRING);
+        ChangeEvent::getScopeKey,
+        Types.STRING);
   }
 
   private List<ChangeEvent> out() {
@@ -53,8 +55,11 @@ class ScopeDeduplicatorTest {
   }
 
   private List<QuarantineRecord> quarantined() {
-    return harness.getSideOutput(Tags.QUARANTINE) == null ? List.of()
-        : harness.getSideOutput(Tags.QUARANTINE).stream().map(StreamRecord::getValue).collect(Collectors.toList());
+    return harness.getSideOutput(Tags.QUARANTINE) == null
+        ? List.of()
+        : harness.getSideOutput(Tags.QUARANTINE).stream()
+            .map(StreamRecord::getValue)
+            .collect(Collectors.toList());
   }
 
   @Test
@@ -66,22 +71,30 @@ class ScopeDeduplicatorTest {
     harness.processElement(replayOf(first), 0);
     harness.processElement(replayOf(second), 0);
 
-    assertThat(dispositions()).containsExactly(Disposition.APPLY, Disposition.APPLY, Disposition.DUPLICATE,
-        Disposition.DUPLICATE);
+    assertThat(dispositions())
+        .containsExactly(
+            Disposition.APPLY, Disposition.APPLY, Disposition.DUPLICATE, Disposition.DUPLICATE);
     assertThat(out().get(2).getTenantId()).isEqualTo("acme");
   }
 
   @Test
   void changesSharingOnePositionAreAllAppliedAndEachReplayIsCaught() throws Exception {
-    // Snapshot rows share one LSN; so can two changes of one transaction. Only the digest tells them apart.
+    // Snapshot rows share one LSN; so can two changes of one transaction. Only the digest tells
+    // them apart.
     ChangeEvent a = viewInsert("acme", 1, T0, 500);
     ChangeEvent b = viewInsert("acme", 2, T0, 500);
     ChangeEvent c = viewInsert("acme", 3, T0, 500);
     for (ChangeEvent e : List.of(a, b, c, replayOf(b), replayOf(a), replayOf(c))) {
       harness.processElement(e, 0);
     }
-    assertThat(dispositions()).containsExactly(Disposition.APPLY, Disposition.APPLY, Disposition.APPLY,
-        Disposition.DUPLICATE, Disposition.DUPLICATE, Disposition.DUPLICATE);
+    assertThat(dispositions())
+        .containsExactly(
+            Disposition.APPLY,
+            Disposition.APPLY,
+            Disposition.APPLY,
+            Disposition.DUPLICATE,
+            Disposition.DUPLICATE,
+            Disposition.DUPLICATE);
   }
 
   @Test
@@ -97,26 +110,48 @@ class ScopeDeduplicatorTest {
     harness.processElement(replayOf(viewInsert("acme", 3, T0, 700)), 0);
 
     assertThat(dispositions()).filteredOn(d -> d == Disposition.APPLY).hasSize(rows + 1);
-    assertThat(dispositions()).filteredOn(d -> d == Disposition.DUPLICATE).hasSize((rows + 96) / 97 + 1);
+    assertThat(dispositions())
+        .filteredOn(d -> d == Disposition.DUPLICATE)
+        .hasSize((rows + 96) / 97 + 1);
   }
 
   @Test
   void mysqlMultiRowStatementDiffersOnlyByRowAndIsNotMistakenForReplay() throws Exception {
-    ChangeEvent r0 = change("acme", "views", "c", T0, List.of(3L, 4711L, 0L), null, null,
-        TestChanges.view("acme", 10, T0, "/a", 1));
-    ChangeEvent r1 = change("acme", "views", "c", T0, List.of(3L, 4711L, 1L), null, null,
-        TestChanges.view("acme", 11, T0, "/a", 1));
+    ChangeEvent r0 =
+        change(
+            "acme",
+            "views",
+            "c",
+            T0,
+            List.of(3L, 4711L, 0L),
+            null,
+            null,
+            TestChanges.view("acme", 10, T0, "/a", 1));
+    ChangeEvent r1 =
+        change(
+            "acme",
+            "views",
+            "c",
+            T0,
+            List.of(3L, 4711L, 1L),
+            null,
+            null,
+            TestChanges.view("acme", 11, T0, "/a", 1));
     harness.processElement(r0, 0);
     harness.processElement(r1, 0);
     harness.processElement(replayOf(r0), 0);
-    assertThat(dispositions()).containsExactly(Disposition.APPLY, Disposition.APPLY, Disposition.DUPLICATE);
+    assertThat(dispositions())
+        .containsExactly(Disposition.APPLY, Disposition.APPLY, Disposition.DUPLICATE);
   }
 
   @Test
   void updateWithoutBeforeImageGetsTheRowsLastImage() throws Exception {
-    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
     // PostgreSQL default replica identity: no before image on updates.
-    harness.processElement(orderChange("acme", "u", 7, T0 + 5, 101, null, order("acme", 7, T0 + 5, "paid", "12.50")), 0);
+    harness.processElement(
+        orderChange("acme", "u", 7, T0 + 5, 101, null, order("acme", 7, T0 + 5, "paid", "12.50")),
+        0);
 
     ChangeEvent update = out().get(1);
     assertThat(update.getBefore()).isEqualTo(order("acme", 7, T0, "created", "10.00"));
@@ -126,7 +161,8 @@ class ScopeDeduplicatorTest {
 
   @Test
   void keyOnlyDeleteWithoutTenantIsAttributedFromRowState() throws Exception {
-    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
     harness.processElement(orderChange(null, "d", 7, T0 + 9, 102, image("id", "7"), null), 0);
 
     ChangeEvent delete = out().get(1);
@@ -138,9 +174,18 @@ class ScopeDeduplicatorTest {
   @Test
   void keyOnlyDeleteWrittenWithExplicitNullsStillGetsTheStoredImage() throws Exception {
     // JsonConverter writes every field of the before struct: the missing columns arrive as nulls.
-    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
-    harness.processElement(orderChange(null, "d", 7, T0 + 9, 102,
-        image("tenant_id", null, "id", "7", "ts", null, "status", null, "amount", null), null), 0);
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(
+        orderChange(
+            null,
+            "d",
+            7,
+            T0 + 9,
+            102,
+            image("tenant_id", null, "id", "7", "ts", null, "status", null, "amount", null),
+            null),
+        0);
 
     ChangeEvent delete = out().get(1);
     assertThat(delete.getTenantId()).isEqualTo("acme");
@@ -149,9 +194,12 @@ class ScopeDeduplicatorTest {
 
   @Test
   void snapshotReadOfARowAlreadyHeldReplacesItInsteadOfAddingIt() throws Exception {
-    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
     // An incremental snapshot re-reads the live row at a later position.
-    harness.processElement(orderChange("acme", "r", 7, T0 + 5, 300, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(
+        orderChange("acme", "r", 7, T0 + 5, 300, null, order("acme", 7, T0, "created", "10.00")),
+        0);
 
     assertThat(out().get(1).getDisposition()).isEqualTo(Disposition.APPLY);
     assertThat(out().get(1).getBefore()).isEqualTo(order("acme", 7, T0, "created", "10.00"));
@@ -161,7 +209,8 @@ class ScopeDeduplicatorTest {
   void deleteThatOvertakesItsInsertWaitsAndIsReleasedInPositionOrder() throws Exception {
     harness.processElement(orderChange(null, "d", 7, T0 + 9, 102, image("id", "7"), null), 0);
     assertThat(out()).isEmpty();
-    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
 
     assertThat(out()).extracting(ChangeEvent::getOp).containsExactly("c", "d");
     assertThat(out().get(1).getTenantId()).isEqualTo("acme");
@@ -177,11 +226,15 @@ class ScopeDeduplicatorTest {
     assertThat(quarantined()).isEmpty();
     harness.setProcessingTime(1_000 + ORPHAN_TIMEOUT);
 
-    assertThat(quarantined()).singleElement().satisfies(q -> {
-      assertThat(q.getReasonCode()).isEqualTo("UNATTRIBUTABLE_CHANGE");
-      assertThat(q.getTenantId()).isNull();
-      assertThat(q.getValue()).isNotNull(); // the raw bytes are kept so the record can be replayed
-    });
+    assertThat(quarantined())
+        .singleElement()
+        .satisfies(
+            q -> {
+              assertThat(q.getReasonCode()).isEqualTo("UNATTRIBUTABLE_CHANGE");
+              assertThat(q.getTenantId()).isNull();
+              assertThat(q.getValue())
+                  .isNotNull(); // the raw bytes are kept so the record can be replayed
+            });
     assertThat(out()).isEmpty();
   }
 
@@ -189,34 +242,50 @@ class ScopeDeduplicatorTest {
   void endOfInputQuarantinesWhatStillWaits() throws Exception {
     harness.processElement(orderChange(null, "d", 9, T0, 102, image("id", "9"), null), 0);
     harness.processWatermark(Long.MAX_VALUE);
-    assertThat(quarantined()).extracting(QuarantineRecord::getReasonCode).containsExactly("UNATTRIBUTABLE_CHANGE");
+    assertThat(quarantined())
+        .extracting(QuarantineRecord::getReasonCode)
+        .containsExactly("UNATTRIBUTABLE_CHANGE");
   }
 
   @Test
   void changeClaimingAnotherTenantsRowIsRefusedEvenAtAnOldPosition() throws Exception {
-    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
-    harness.processElement(orderChange("evil", "u", 7, T0 + 1, 50, null, order("evil", 7, T0 + 1, "paid", "1.00")), 0);
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(
+        orderChange("evil", "u", 7, T0 + 1, 50, null, order("evil", 7, T0 + 1, "paid", "1.00")), 0);
 
-    assertThat(quarantined()).extracting(QuarantineRecord::getReasonCode).containsExactly("ROW_TENANT_MISMATCH");
+    assertThat(quarantined())
+        .extracting(QuarantineRecord::getReasonCode)
+        .containsExactly("ROW_TENANT_MISMATCH");
     assertThat(quarantined().get(0).getReason()).doesNotContain("acme");
   }
 
   @Test
   void changeClaimingAnotherTenantsRowIsQuarantinedAndCountedForTheClaimant() throws Exception {
-    harness.processElement(orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
-    harness.processElement(orderChange("evil", "u", 7, T0 + 1, 101, null, order("evil", 7, T0 + 1, "paid", "1.00")), 0);
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processElement(
+        orderChange("evil", "u", 7, T0 + 1, 101, null, order("evil", 7, T0 + 1, "paid", "1.00")),
+        0);
 
-    assertThat(quarantined()).extracting(QuarantineRecord::getReasonCode).containsExactly("ROW_TENANT_MISMATCH");
-    assertThat(out()).extracting(ChangeEvent::getDisposition).containsExactly(Disposition.APPLY, Disposition.QUARANTINED);
+    assertThat(quarantined())
+        .extracting(QuarantineRecord::getReasonCode)
+        .containsExactly("ROW_TENANT_MISMATCH");
+    assertThat(out())
+        .extracting(ChangeEvent::getDisposition)
+        .containsExactly(Disposition.APPLY, Disposition.QUARANTINED);
     assertThat(out().get(1).getTenantId()).isEqualTo("evil");
     // The row still belongs to acme and keeps acme's image.
-    harness.processElement(orderChange("acme", "u", 7, T0 + 2, 103, null, order("acme", 7, T0 + 2, "paid", "10.00")), 0);
+    harness.processElement(
+        orderChange("acme", "u", 7, T0 + 2, 103, null, order("acme", 7, T0 + 2, "paid", "10.00")),
+        0);
     assertThat(out().get(2).getBefore()).containsEntry("status", "created");
   }
 
   @Test
   void snapshotAndRestoreKeepTheHighWaterMarks() throws Exception {
-    ChangeEvent insert = orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00"));
+    ChangeEvent insert =
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00"));
     ChangeEvent view = viewInsert("acme", 1, T0, 200);
     harness.processElement(insert, 0);
     harness.processElement(view, 0);
@@ -230,14 +299,18 @@ class ScopeDeduplicatorTest {
     harness.processElement(replayOf(view), 0);
     harness.processElement(orderChange(null, "d", 7, T0 + 9, 102, image("id", "7"), null), 0);
 
-    assertThat(dispositions()).containsExactly(Disposition.DUPLICATE, Disposition.DUPLICATE, Disposition.APPLY);
+    assertThat(dispositions())
+        .containsExactly(Disposition.DUPLICATE, Disposition.DUPLICATE, Disposition.APPLY);
     assertThat(out().get(2).getBefore()).containsEntry("amount", "10.00");
   }
 
   @Test
   void markersPassThroughUntouched() throws Exception {
-    ChangeEvent marker = ChangeEvent.newBuilder(viewInsert("acme", 1, T0, 1)).setDisposition(Disposition.QUARANTINED)
-        .setScopeKey("acme").build();
+    ChangeEvent marker =
+        ChangeEvent.newBuilder(viewInsert("acme", 1, T0, 1))
+            .setDisposition(Disposition.QUARANTINED)
+            .setScopeKey("acme")
+            .build();
     harness.processElement(marker, 0);
     assertThat(out()).containsExactly(marker);
     assertThat(harness.numKeyedStateEntries()).isZero();

@@ -40,27 +40,38 @@ class TenantWindowAggregatorTest {
     harness.close();
   }
 
-  private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord> newHarness() throws Exception {
+  private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord>
+      newHarness() throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
         new KeyedProcessOperator<>(new TenantWindowAggregator(TestChanges.SPEC, "test", IDLE)),
-        ChangeEvent::getTenantId, Types.STRING);
+        ChangeEvent::getTenantId,
+        Types.STRING);
   }
 
   private List<WarehouseRollup> rollups() {
     var q = harness.getSideOutput(Tags.ROLLUPS);
-    return q == null ? List.of() : q.stream().map(StreamRecord::getValue).collect(Collectors.toList());
+    return q == null
+        ? List.of()
+        : q.stream().map(StreamRecord::getValue).collect(Collectors.toList());
   }
 
   private List<AuditEvent> audits(AuditType type) {
     var q = harness.getSideOutput(Tags.AUDIT);
-    return q == null ? List.of()
-        : q.stream().map(StreamRecord::getValue).filter(a -> a.getType() == type).collect(Collectors.toList());
+    return q == null
+        ? List.of()
+        : q.stream()
+            .map(StreamRecord::getValue)
+            .filter(a -> a.getType() == type)
+            .collect(Collectors.toList());
   }
 
   private Map<String, String> values(String tenant, long windowStart) {
     return rollups().stream()
-        .filter(r -> r.getTenantId().equals(tenant) && r.getWindowStart().toEpochMilli() == windowStart)
-        .collect(Collectors.toMap(r -> r.getMetric() + r.getDimensions(), r -> String.valueOf(r.getValue())));
+        .filter(
+            r -> r.getTenantId().equals(tenant) && r.getWindowStart().toEpochMilli() == windowStart)
+        .collect(
+            Collectors.toMap(
+                r -> r.getMetric() + r.getDimensions(), r -> String.valueOf(r.getValue())));
   }
 
   @Test
@@ -70,7 +81,10 @@ class TenantWindowAggregatorTest {
     for (int i = 0; i < 10; i++) {
       harness.processElement(viewInsert("busy", 100 + i, T0 + i * MINUTE, 100 + i), 0);
     }
-    assertThat(audits(AuditType.WINDOW_RECEIPT)).extracting(AuditEvent::getTenantId).containsOnly("busy").hasSize(8);
+    assertThat(audits(AuditType.WINDOW_RECEIPT))
+        .extracting(AuditEvent::getTenantId)
+        .containsOnly("busy")
+        .hasSize(8);
     harness.processElement(viewInsert("slow", 2, T0 + 2_000, 2), 0);
     assertThat(audits(AuditType.LATE_EVENT)).isEmpty();
     assertThat(harness.extractOutputValues()).noneMatch(LakeRecord::getLate);
@@ -79,10 +93,12 @@ class TenantWindowAggregatorTest {
   @Test
   void windowClosesOnTheTenantsOwnClockPlusAllowedLateness() throws Exception {
     harness.processElement(viewInsert("acme", 1, T0 + 10_000, 1), 0);
-    harness.processElement(viewInsert("acme", 2, T0 + MINUTE + 29_999, 2), 0); // lateness 30 s not yet passed
+    harness.processElement(
+        viewInsert("acme", 2, T0 + MINUTE + 29_999, 2), 0); // lateness 30 s not yet passed
     assertThat(rollups()).isEmpty();
     harness.processElement(viewInsert("acme", 3, T0 + MINUTE + 30_000, 3), 0);
-    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1")
+    assertThat(values("acme", T0))
+        .containsEntry("view_count{\"page\":\"/home\"}", "1")
         .containsEntry("view_ms{\"page\":\"/home\"}", "10");
     AuditEvent receipt = audits(AuditType.WINDOW_RECEIPT).get(0);
     assertThat(receipt.getEventsIn()).isEqualTo(1);
@@ -112,7 +128,8 @@ class TenantWindowAggregatorTest {
     harness = newHarness();
     harness.initializeState(snapshot);
     harness.open();
-    // The restore happens long after the timer was due: it fires at once, while the backlog replays.
+    // The restore happens long after the timer was due: it fires at once, while the backlog
+    // replays.
     harness.setProcessingTime(3 * IDLE);
     assertThat(rollups()).isEmpty();
     harness.setProcessingTime(4 * IDLE);
@@ -124,13 +141,15 @@ class TenantWindowAggregatorTest {
     var created = order("acme", 7, T0, "created", "10.00");
     var paid = order("acme", 7, T0 + 1, "paid", "12.50");
     harness.processElement(orderChange("acme", "c", 7, T0, 1, null, created), 0);
-    harness.processElement(orderChange("acme", "c", 8, T0, 2, null, order("acme", 8, T0, "created", "5.25")), 0);
+    harness.processElement(
+        orderChange("acme", "c", 8, T0, 2, null, order("acme", 8, T0, "created", "5.25")), 0);
     harness.processElement(orderChange("acme", "u", 7, T0 + 1, 3, created, paid), 0);
-    harness.processElement(orderChange("acme", "d", 8, T0 + 2, 4, order("acme", 8, T0, "created", "5.25"), null), 0);
+    harness.processElement(
+        orderChange("acme", "d", 8, T0 + 2, 4, order("acme", 8, T0, "created", "5.25"), null), 0);
     harness.processWatermark(Long.MAX_VALUE);
 
     assertThat(values("acme", T0))
-        .containsEntry("order_count{\"status\":\"created\"}", "0")   // +1 +1 -1 (moved) -1 (deleted)
+        .containsEntry("order_count{\"status\":\"created\"}", "0") // +1 +1 -1 (moved) -1 (deleted)
         .containsEntry("order_amount{\"status\":\"created\"}", "0.00")
         .containsEntry("order_count{\"status\":\"paid\"}", "1")
         .containsEntry("order_amount{\"status\":\"paid\"}", "12.50")
@@ -144,7 +163,8 @@ class TenantWindowAggregatorTest {
     harness.processElement(orderChange("acme", "c", 7, T0, 1, null, created), 0);
     harness.processElement(orderChange("acme", "r", 7, T0 + 1, 2, created, created), 0);
     harness.processWatermark(Long.MAX_VALUE);
-    assertThat(values("acme", T0)).containsEntry("order_count{\"status\":\"created\"}", "1")
+    assertThat(values("acme", T0))
+        .containsEntry("order_count{\"status\":\"created\"}", "1")
         .containsEntry("order_amount{\"status\":\"created\"}", "10.00");
   }
 
@@ -161,12 +181,14 @@ class TenantWindowAggregatorTest {
     harness.open();
     harness.processElement(viewInsert("acme", 2, T0 + 10 * MINUTE, 2), 0);
     harness.processWatermark(Long.MAX_VALUE);
-    assertThat(values("acme", T0 + 10 * MINUTE)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+    assertThat(values("acme", T0 + 10 * MINUTE))
+        .containsEntry("view_count{\"page\":\"/home\"}", "1");
   }
 
   @Test
   void updateWithoutAnyBeforeImageIsExportedButNotHalfApplied() throws Exception {
-    harness.processElement(orderChange("acme", "u", 7, T0, 3, null, order("acme", 7, T0, "paid", "12.50")), 0);
+    harness.processElement(
+        orderChange("acme", "u", 7, T0, 3, null, order("acme", 7, T0, "paid", "12.50")), 0);
     harness.processWatermark(Long.MAX_VALUE);
     assertThat(harness.extractOutputValues()).hasSize(1);
     assertThat(rollups()).isEmpty();
@@ -178,13 +200,15 @@ class TenantWindowAggregatorTest {
     harness.processElement(viewInsert("acme", 1, T0, 1), 0);
     harness.processElement(viewInsert("acme", 2, T0 + 5 * MINUTE, 2), 0); // closes T0's window
     int rollupsBefore = rollups().size();
-    harness.processElement(viewInsert("acme", 3, T0 + 5_000, 3), 0);      // for the closed window
+    harness.processElement(viewInsert("acme", 3, T0 + 5_000, 3), 0); // for the closed window
 
     assertThat(harness.extractOutputValues()).filteredOn(LakeRecord::getLate).hasSize(1);
     assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
     assertThat(rollups()).hasSize(rollupsBefore);
     harness.processWatermark(Long.MAX_VALUE);
-    assertThat(audits(AuditType.WINDOW_RECEIPT)).extracting(AuditEvent::getLateEvents).containsExactly(0L, 1L);
+    assertThat(audits(AuditType.WINDOW_RECEIPT))
+        .extracting(AuditEvent::getLateEvents)
+        .containsExactly(0L, 1L);
     assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
   }
 
@@ -192,8 +216,10 @@ class TenantWindowAggregatorTest {
   void duplicateAndQuarantineMarkersAreCountedInTheReceiptOnly() throws Exception {
     ChangeEvent v = viewInsert("acme", 1, T0, 1);
     harness.processElement(v, 0);
-    harness.processElement(ChangeEvent.newBuilder(v).setDisposition(Disposition.DUPLICATE).build(), 0);
-    harness.processElement(ChangeEvent.newBuilder(v).setDisposition(Disposition.QUARANTINED).build(), 0);
+    harness.processElement(
+        ChangeEvent.newBuilder(v).setDisposition(Disposition.DUPLICATE).build(), 0);
+    harness.processElement(
+        ChangeEvent.newBuilder(v).setDisposition(Disposition.QUARANTINED).build(), 0);
     harness.processWatermark(Long.MAX_VALUE);
 
     AuditEvent receipt = audits(AuditType.WINDOW_RECEIPT).get(0);
@@ -210,10 +236,12 @@ class TenantWindowAggregatorTest {
     harness.processElement(viewInsert("acme", 1, T0, 1), 0);
     harness.processElement(viewInsert("other", 2, T0, 2), 0);
     harness.setProcessingTime(IDLE + 1); // flushed by the idle timer, not the end of input
-    List<String> ids = audits(AuditType.WINDOW_RECEIPT).stream().map(AuditEvent::getEventId).toList();
-    assertThat(ids).containsExactlyInAnyOrder(
-        io.tenantexport.common.Ids.of("audit", "receipt", "acme", "7", Long.toString(T0)),
-        io.tenantexport.common.Ids.of("audit", "receipt", "other", "7", Long.toString(T0)));
+    List<String> ids =
+        audits(AuditType.WINDOW_RECEIPT).stream().map(AuditEvent::getEventId).toList();
+    assertThat(ids)
+        .containsExactlyInAnyOrder(
+            io.tenantexport.common.Ids.of("audit", "receipt", "acme", "7", Long.toString(T0)),
+            io.tenantexport.common.Ids.of("audit", "receipt", "other", "7", Long.toString(T0)));
   }
 
   @Test
@@ -231,7 +259,8 @@ class TenantWindowAggregatorTest {
     harness.processWatermark(Long.MAX_VALUE);
 
     assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
-    assertThat(values("acme", T0 + 5 * MINUTE)).containsEntry("view_count{\"page\":\"/home\"}", "2");
+    assertThat(values("acme", T0 + 5 * MINUTE))
+        .containsEntry("view_count{\"page\":\"/home\"}", "2");
     assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
   }
 }

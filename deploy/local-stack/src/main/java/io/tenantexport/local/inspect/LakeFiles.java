@@ -21,12 +21,13 @@ import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.io.LocalInputFile;
 
 /**
- * Reads the Parquet lake back with parquet-avro's own generic reader, independent of the job's classes,
- * as any engine would. Only committed files count: Flink's in-progress and pending part files are
- * hidden (their names start with a dot).
+ * Reads the Parquet lake back with parquet-avro's own generic reader, independent of the job's
+ * classes, as any engine would. Only committed files count: Flink's in-progress and pending part
+ * files are hidden (their names start with a dot).
  */
 public final class LakeFiles {
-  private static final Pattern PARTITION = Pattern.compile("tenant_id=([^/]+)/dt=(\\d{4}-\\d{2}-\\d{2})/[^/]+$");
+  private static final Pattern PARTITION =
+      Pattern.compile("tenant_id=([^/]+)/dt=(\\d{4}-\\d{2}-\\d{2})/[^/]+$");
 
   /** One row as read from a file, with the partition its path names. */
   public record Row(String pathTenant, String pathDate, Path file, GenericRecord record) {}
@@ -43,24 +44,26 @@ public final class LakeFiles {
     }
     List<Path> files = new ArrayList<>();
     try {
-      Files.walkFileTree(root, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-          String name = file.getFileName().toString();
-          if (attrs.isRegularFile() && !name.startsWith(".") && name.endsWith(".parquet")) {
-            files.add(file);
-          }
-          return FileVisitResult.CONTINUE;
-        }
+      Files.walkFileTree(
+          root,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+              String name = file.getFileName().toString();
+              if (attrs.isRegularFile() && !name.startsWith(".") && name.endsWith(".parquet")) {
+                files.add(file);
+              }
+              return FileVisitResult.CONTINUE;
+            }
 
-        @Override
-        public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-          if (e instanceof NoSuchFileException) {
-            return FileVisitResult.CONTINUE;
-          }
-          throw e;
-        }
-      });
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+              if (e instanceof NoSuchFileException) {
+                return FileVisitResult.CONTINUE;
+              }
+              throw e;
+            }
+          });
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list lake " + root, e);
     }
@@ -78,7 +81,9 @@ public final class LakeFiles {
         throw new IllegalStateException("lake file outside tenant_id=…/dt=…/: " + rel);
       }
       try (ParquetReader<GenericRecord> reader =
-          AvroParquetReader.<GenericRecord>builder(new LocalInputFile(file)).withConf(new Configuration(false)).build()) {
+          AvroParquetReader.<GenericRecord>builder(new LocalInputFile(file))
+              .withConf(new Configuration(false))
+              .build()) {
         for (GenericRecord r = reader.read(); r != null; r = reader.read()) {
           rows.add(new Row(m.group(1), m.group(2), file, r));
         }
