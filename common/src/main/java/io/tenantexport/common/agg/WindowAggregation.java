@@ -16,6 +16,7 @@ import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -51,10 +52,7 @@ public final class WindowAggregation {
   }
 
   public static TenantWindow newWindow(long windowStart) {
-    return TenantWindow.newBuilder()
-        .setWindowStart(windowStart)
-        .setCells(new java.util.HashMap<>())
-        .build();
+    return TenantWindow.newBuilder().setWindowStart(windowStart).setCells(new HashMap<>()).build();
   }
 
   /**

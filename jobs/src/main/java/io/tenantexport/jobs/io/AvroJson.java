@@ -6,6 +6,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
@@ -73,7 +74,7 @@ public final class AvroJson {
       }
       g.writeEndArray();
     } else if (v instanceof SpecificRecordBase r) {
-      g.writeRawValue(new String(toJson(r), java.nio.charset.StandardCharsets.UTF_8));
+      g.writeRawValue(new String(toJson(r), StandardCharsets.UTF_8));
     } else {
       throw new IllegalArgumentException("no JSON rendering for " + v.getClass().getName());
     }

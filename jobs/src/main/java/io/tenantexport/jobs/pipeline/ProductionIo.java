@@ -16,6 +16,7 @@ import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.connector.jdbc.JdbcConnectionOptions;
 import org.apache.flink.connector.jdbc.JdbcExecutionOptions;
 import org.apache.flink.connector.jdbc.core.datastream.sink.JdbcSink;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
@@ -109,9 +110,7 @@ public final class ProductionIo {
   }
 
   private static <T> KafkaSink<T> exactlyOnce(
-      JobConfig c,
-      String transactionalIdPrefix,
-      org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer) {
+      JobConfig c, String transactionalIdPrefix, KafkaRecordSerializationSchema<T> serializer) {
     return KafkaSink.<T>builder()
         .setBootstrapServers(c.bootstrapServers())
         .setRecordSerializer(serializer)

@@ -6,6 +6,7 @@ import static io.tenantexport.jobs.operators.TestChanges.orderChange;
 import static io.tenantexport.jobs.operators.TestChanges.viewInsert;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tenantexport.common.Ids;
 import io.tenantexport.schemas.AuditEvent;
 import io.tenantexport.schemas.AuditType;
 import io.tenantexport.schemas.ChangeEvent;
@@ -240,8 +241,8 @@ class TenantWindowAggregatorTest {
         audits(AuditType.WINDOW_RECEIPT).stream().map(AuditEvent::getEventId).toList();
     assertThat(ids)
         .containsExactlyInAnyOrder(
-            io.tenantexport.common.Ids.of("audit", "receipt", "acme", "7", Long.toString(T0)),
-            io.tenantexport.common.Ids.of("audit", "receipt", "other", "7", Long.toString(T0)));
+            Ids.of("audit", "receipt", "acme", "7", Long.toString(T0)),
+            Ids.of("audit", "receipt", "other", "7", Long.toString(T0)));
   }
 
   @Test
