@@ -31,15 +31,7 @@ final class Quarantines {
       String tenantId,
       int exportVersion,
       String jobVersion) {
-    return QuarantineRecord.newBuilder()
-        .setQuarantineId(id(r.topic(), r.partition(), r.offset()))
-        .setReasonCode(code.name())
-        .setReason(reason)
-        .setTenantId(tenantId)
-        .setOriginTopic(r.topic())
-        .setOriginPartition(r.partition())
-        .setOriginOffset(r.offset())
-        .setOriginTimestamp(Instant.ofEpochMilli(r.timestamp()))
+    return builder(r.topic(), r.partition(), r.offset(), r.timestamp(), code, reason, tenantId)
         .setKey(r.key() == null ? null : ByteBuffer.wrap(r.key()))
         .setValue(r.value() == null ? null : ByteBuffer.wrap(r.value()))
         .setExportVersion(exportVersion)
@@ -47,7 +39,10 @@ final class Quarantines {
         .build();
   }
 
-  /** For a decoded change refused downstream; its raw bytes were kept for exactly this. */
+  /**
+   * For a decoded change refused downstream; its raw bytes were kept for exactly this. Its origin
+   * time is the change's source time (the Kafka timestamp when the source named none).
+   */
   static QuarantineRecord fromChange(
       ChangeEvent e,
       QuarantineReason code,
@@ -55,20 +50,38 @@ final class Quarantines {
       String tenantId,
       int exportVersion,
       String jobVersion) {
-    return QuarantineRecord.newBuilder()
-        .setQuarantineId(id(e.getOriginTopic(), e.getOriginPartition(), e.getOriginOffset()))
-        .setReasonCode(code.name())
-        .setReason(reason)
-        .setTenantId(tenantId)
-        .setOriginTopic(e.getOriginTopic())
-        .setOriginPartition(e.getOriginPartition())
-        .setOriginOffset(e.getOriginOffset())
-        .setOriginTimestamp(Instant.ofEpochMilli(e.getSourceTs()))
+    return builder(
+            e.getOriginTopic(),
+            e.getOriginPartition(),
+            e.getOriginOffset(),
+            e.getSourceTs(),
+            code,
+            reason,
+            tenantId)
         .setKey(e.getRawKey())
         .setValue(e.getRawValue())
         .setExportVersion(exportVersion)
         .setJobVersion(jobVersion)
         .build();
+  }
+
+  private static QuarantineRecord.Builder builder(
+      String topic,
+      int partition,
+      long offset,
+      long timestamp,
+      QuarantineReason code,
+      String reason,
+      String tenantId) {
+    return QuarantineRecord.newBuilder()
+        .setQuarantineId(id(topic, partition, offset))
+        .setReasonCode(code.name())
+        .setReason(reason)
+        .setTenantId(tenantId)
+        .setOriginTopic(topic)
+        .setOriginPartition(partition)
+        .setOriginOffset(offset)
+        .setOriginTimestamp(Instant.ofEpochMilli(timestamp));
   }
 
   /** A marker carried to the tenant's window so its receipt counts the quarantined record. */
