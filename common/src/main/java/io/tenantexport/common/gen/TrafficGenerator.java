@@ -273,225 +273,249 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
      * schema-wrapped, an interleave share of 0.1 for PostgreSQL commits.
      */
     public static Config defaults(Instant start) {
-      return new Config(
-          42L,
-          24,
-          start,
-          Duration.ofMillis(20),
-          1.2,
-          2,
-          0.6,
-          0.25,
-          0.03,
-          0.0005,
-          50,
-          0.015,
-          0.003,
-          Duration.ofHours(2),
-          0.5,
-          0.15,
-          0.08,
-          0.1,
-          0.5,
-          0.5,
-          0.5,
-          120,
-          Duration.ofSeconds(90),
-          256,
-          Duration.ofDays(1),
-          Duration.ofSeconds(60));
+      return builder(start).build();
     }
 
-    public Config withSeed(long newSeed) {
-      return new Config(
-          newSeed,
-          tenants,
-          start,
-          meanGap,
-          zipfExponent,
-          quietTenants,
-          pageViewShare,
-          orderShare,
-          duplicateRate,
-          replayRate,
-          maxReplay,
-          malformedRate,
-          lateRate,
-          lateBy,
-          schemaShare,
-          jsonKeyShare,
-          batchShare,
-          interleaveShare,
-          noBeforeImageShare,
-          keyOnlyDeleteShare,
-          tombstoneRate,
-          snapshotOrders,
-          snapshotSpan,
-          maxLiveRowsPerTenant,
-          rowIdleLimit,
-          invoiceEditWindow);
+    /** A builder holding the {@link #defaults(Instant) defaults}, to change some knobs of. */
+    public static Builder builder(Instant start) {
+      return new Builder().start(start);
     }
 
-    public Config withTenants(int newTenants, int newQuietTenants) {
-      return new Config(
-          seed,
-          newTenants,
-          start,
-          meanGap,
-          zipfExponent,
-          newQuietTenants,
-          pageViewShare,
-          orderShare,
-          duplicateRate,
-          replayRate,
-          maxReplay,
-          malformedRate,
-          lateRate,
-          lateBy,
-          schemaShare,
-          jsonKeyShare,
-          batchShare,
-          interleaveShare,
-          noBeforeImageShare,
-          keyOnlyDeleteShare,
-          tombstoneRate,
-          snapshotOrders,
-          snapshotSpan,
-          maxLiveRowsPerTenant,
-          rowIdleLimit,
-          invoiceEditWindow);
-    }
-
-    public Config withMeanGap(Duration newMeanGap) {
-      return new Config(
-          seed,
-          tenants,
-          start,
-          newMeanGap,
-          zipfExponent,
-          quietTenants,
-          pageViewShare,
-          orderShare,
-          duplicateRate,
-          replayRate,
-          maxReplay,
-          malformedRate,
-          lateRate,
-          lateBy,
-          schemaShare,
-          jsonKeyShare,
-          batchShare,
-          interleaveShare,
-          noBeforeImageShare,
-          keyOnlyDeleteShare,
-          tombstoneRate,
-          snapshotOrders,
-          snapshotSpan,
-          maxLiveRowsPerTenant,
-          rowIdleLimit,
-          invoiceEditWindow);
+    /** A builder holding this config's knobs, to derive another config from it. */
+    public Builder toBuilder() {
+      return new Builder(this);
     }
 
     /**
-     * The same traffic with other fault rates; {@code withFaults(0, 0, 0, 0)} gives only valid
-     * changes.
+     * A mutable set of knobs, one setter per {@link Config} component. Setters check nothing;
+     * {@link #build()} validates through the canonical constructor. Setting {@code duplicateRate},
+     * {@code replayRate}, {@code malformedRate} and {@code lateRate} to 0 gives only valid changes.
      */
-    public Config withFaults(
-        double newDuplicateRate,
-        double newReplayRate,
-        double newMalformedRate,
-        double newLateRate) {
-      return new Config(
-          seed,
-          tenants,
-          start,
-          meanGap,
-          zipfExponent,
-          quietTenants,
-          pageViewShare,
-          orderShare,
-          newDuplicateRate,
-          newReplayRate,
-          maxReplay,
-          newMalformedRate,
-          newLateRate,
-          lateBy,
-          schemaShare,
-          jsonKeyShare,
-          batchShare,
-          interleaveShare,
-          noBeforeImageShare,
-          keyOnlyDeleteShare,
-          tombstoneRate,
-          snapshotOrders,
-          snapshotSpan,
-          maxLiveRowsPerTenant,
-          rowIdleLimit,
-          invoiceEditWindow);
-    }
+    public static final class Builder {
+      private long seed = 42L;
+      private int tenants = 24;
+      private Instant start;
+      private Duration meanGap = Duration.ofMillis(20);
+      private double zipfExponent = 1.2;
+      private int quietTenants = 2;
+      private double pageViewShare = 0.6;
+      private double orderShare = 0.25;
+      private double duplicateRate = 0.03;
+      private double replayRate = 0.0005;
+      private int maxReplay = 50;
+      private double malformedRate = 0.015;
+      private double lateRate = 0.003;
+      private Duration lateBy = Duration.ofHours(2);
+      private double schemaShare = 0.5;
+      private double jsonKeyShare = 0.15;
+      private double batchShare = 0.08;
+      private double interleaveShare = 0.1;
+      private double noBeforeImageShare = 0.5;
+      private double keyOnlyDeleteShare = 0.5;
+      private double tombstoneRate = 0.5;
+      private int snapshotOrders = 120;
+      private Duration snapshotSpan = Duration.ofSeconds(90);
+      private int maxLiveRowsPerTenant = 256;
+      private Duration rowIdleLimit = Duration.ofDays(1);
+      private Duration invoiceEditWindow = Duration.ofSeconds(60);
 
-    /**
-     * The same traffic with another share of interleaved PostgreSQL commits; 0 keeps LSNs in commit
-     * order.
-     */
-    public Config withInterleaveShare(double newInterleaveShare) {
-      return new Config(
-          seed,
-          tenants,
-          start,
-          meanGap,
-          zipfExponent,
-          quietTenants,
-          pageViewShare,
-          orderShare,
-          duplicateRate,
-          replayRate,
-          maxReplay,
-          malformedRate,
-          lateRate,
-          lateBy,
-          schemaShare,
-          jsonKeyShare,
-          batchShare,
-          newInterleaveShare,
-          noBeforeImageShare,
-          keyOnlyDeleteShare,
-          tombstoneRate,
-          snapshotOrders,
-          snapshotSpan,
-          maxLiveRowsPerTenant,
-          rowIdleLimit,
-          invoiceEditWindow);
-    }
+      private Builder() {}
 
-    public Config withSnapshotOrders(int newSnapshotOrders) {
-      return new Config(
-          seed,
-          tenants,
-          start,
-          meanGap,
-          zipfExponent,
-          quietTenants,
-          pageViewShare,
-          orderShare,
-          duplicateRate,
-          replayRate,
-          maxReplay,
-          malformedRate,
-          lateRate,
-          lateBy,
-          schemaShare,
-          jsonKeyShare,
-          batchShare,
-          interleaveShare,
-          noBeforeImageShare,
-          keyOnlyDeleteShare,
-          tombstoneRate,
-          newSnapshotOrders,
-          snapshotSpan,
-          maxLiveRowsPerTenant,
-          rowIdleLimit,
-          invoiceEditWindow);
+      private Builder(Config c) {
+        seed = c.seed;
+        tenants = c.tenants;
+        start = c.start;
+        meanGap = c.meanGap;
+        zipfExponent = c.zipfExponent;
+        quietTenants = c.quietTenants;
+        pageViewShare = c.pageViewShare;
+        orderShare = c.orderShare;
+        duplicateRate = c.duplicateRate;
+        replayRate = c.replayRate;
+        maxReplay = c.maxReplay;
+        malformedRate = c.malformedRate;
+        lateRate = c.lateRate;
+        lateBy = c.lateBy;
+        schemaShare = c.schemaShare;
+        jsonKeyShare = c.jsonKeyShare;
+        batchShare = c.batchShare;
+        interleaveShare = c.interleaveShare;
+        noBeforeImageShare = c.noBeforeImageShare;
+        keyOnlyDeleteShare = c.keyOnlyDeleteShare;
+        tombstoneRate = c.tombstoneRate;
+        snapshotOrders = c.snapshotOrders;
+        snapshotSpan = c.snapshotSpan;
+        maxLiveRowsPerTenant = c.maxLiveRowsPerTenant;
+        rowIdleLimit = c.rowIdleLimit;
+        invoiceEditWindow = c.invoiceEditWindow;
+      }
+
+      public Builder seed(long seed) {
+        this.seed = seed;
+        return this;
+      }
+
+      public Builder tenants(int tenants) {
+        this.tenants = tenants;
+        return this;
+      }
+
+      public Builder start(Instant start) {
+        this.start = start;
+        return this;
+      }
+
+      public Builder meanGap(Duration meanGap) {
+        this.meanGap = meanGap;
+        return this;
+      }
+
+      public Builder zipfExponent(double zipfExponent) {
+        this.zipfExponent = zipfExponent;
+        return this;
+      }
+
+      public Builder quietTenants(int quietTenants) {
+        this.quietTenants = quietTenants;
+        return this;
+      }
+
+      public Builder pageViewShare(double pageViewShare) {
+        this.pageViewShare = pageViewShare;
+        return this;
+      }
+
+      public Builder orderShare(double orderShare) {
+        this.orderShare = orderShare;
+        return this;
+      }
+
+      public Builder duplicateRate(double duplicateRate) {
+        this.duplicateRate = duplicateRate;
+        return this;
+      }
+
+      public Builder replayRate(double replayRate) {
+        this.replayRate = replayRate;
+        return this;
+      }
+
+      public Builder maxReplay(int maxReplay) {
+        this.maxReplay = maxReplay;
+        return this;
+      }
+
+      public Builder malformedRate(double malformedRate) {
+        this.malformedRate = malformedRate;
+        return this;
+      }
+
+      public Builder lateRate(double lateRate) {
+        this.lateRate = lateRate;
+        return this;
+      }
+
+      public Builder lateBy(Duration lateBy) {
+        this.lateBy = lateBy;
+        return this;
+      }
+
+      public Builder schemaShare(double schemaShare) {
+        this.schemaShare = schemaShare;
+        return this;
+      }
+
+      public Builder jsonKeyShare(double jsonKeyShare) {
+        this.jsonKeyShare = jsonKeyShare;
+        return this;
+      }
+
+      public Builder batchShare(double batchShare) {
+        this.batchShare = batchShare;
+        return this;
+      }
+
+      /** 0 keeps PostgreSQL LSNs in commit order. */
+      public Builder interleaveShare(double interleaveShare) {
+        this.interleaveShare = interleaveShare;
+        return this;
+      }
+
+      public Builder noBeforeImageShare(double noBeforeImageShare) {
+        this.noBeforeImageShare = noBeforeImageShare;
+        return this;
+      }
+
+      public Builder keyOnlyDeleteShare(double keyOnlyDeleteShare) {
+        this.keyOnlyDeleteShare = keyOnlyDeleteShare;
+        return this;
+      }
+
+      public Builder tombstoneRate(double tombstoneRate) {
+        this.tombstoneRate = tombstoneRate;
+        return this;
+      }
+
+      public Builder snapshotOrders(int snapshotOrders) {
+        this.snapshotOrders = snapshotOrders;
+        return this;
+      }
+
+      public Builder snapshotSpan(Duration snapshotSpan) {
+        this.snapshotSpan = snapshotSpan;
+        return this;
+      }
+
+      public Builder maxLiveRowsPerTenant(int maxLiveRowsPerTenant) {
+        this.maxLiveRowsPerTenant = maxLiveRowsPerTenant;
+        return this;
+      }
+
+      public Builder rowIdleLimit(Duration rowIdleLimit) {
+        this.rowIdleLimit = rowIdleLimit;
+        return this;
+      }
+
+      public Builder invoiceEditWindow(Duration invoiceEditWindow) {
+        this.invoiceEditWindow = invoiceEditWindow;
+        return this;
+      }
+
+      /**
+       * The config of these knobs.
+       *
+       * @throws IllegalArgumentException naming the first rule broken and its value
+       * @throws NullPointerException if {@code start} is null
+       */
+      public Config build() {
+        return new Config(
+            seed,
+            tenants,
+            start,
+            meanGap,
+            zipfExponent,
+            quietTenants,
+            pageViewShare,
+            orderShare,
+            duplicateRate,
+            replayRate,
+            maxReplay,
+            malformedRate,
+            lateRate,
+            lateBy,
+            schemaShare,
+            jsonKeyShare,
+            batchShare,
+            interleaveShare,
+            noBeforeImageShare,
+            keyOnlyDeleteShare,
+            tombstoneRate,
+            snapshotOrders,
+            snapshotSpan,
+            maxLiveRowsPerTenant,
+            rowIdleLimit,
+            invoiceEditWindow);
+      }
     }
 
     private static boolean positive(Duration d) {

@@ -89,7 +89,8 @@ class TrafficGeneratorTest {
   void sameSeedGivesTheSameBytesAndAnotherSeedDoesNot() {
     TrafficGenerator.Config config = TrafficGenerator.Config.defaults(START);
     assertThat(new TrafficGenerator(config).take(20_000)).isEqualTo(records.subList(0, 20_000));
-    List<GeneratedRecord> other = new TrafficGenerator(config.withSeed(7)).take(1_000);
+    List<GeneratedRecord> other =
+        new TrafficGenerator(config.toBuilder().seed(7).build()).take(1_000);
     assertThat(other).isNotEqualTo(records.subList(0, 1_000));
   }
 
@@ -654,20 +655,79 @@ class TrafficGeneratorTest {
   }
 
   @Test
+  void builderStartsFromTheDefaultsAndToBuilderRoundTrips() {
+    TrafficGenerator.Config defaults = TrafficGenerator.Config.defaults(START);
+    assertThat(defaults)
+        .isEqualTo(
+            new TrafficGenerator.Config(
+                42L,
+                24,
+                START,
+                Duration.ofMillis(20),
+                1.2,
+                2,
+                0.6,
+                0.25,
+                0.03,
+                0.0005,
+                50,
+                0.015,
+                0.003,
+                Duration.ofHours(2),
+                0.5,
+                0.15,
+                0.08,
+                0.1,
+                0.5,
+                0.5,
+                0.5,
+                120,
+                Duration.ofSeconds(90),
+                256,
+                Duration.ofDays(1),
+                Duration.ofSeconds(60)));
+    assertThat(TrafficGenerator.Config.builder(START).build()).isEqualTo(defaults);
+    TrafficGenerator.Config changed =
+        defaults.toBuilder().seed(7).tenants(10).quietTenants(1).interleaveShare(0).build();
+    assertThat(changed.toBuilder().build()).isEqualTo(changed);
+    assertThat(changed.seed()).isEqualTo(7);
+    assertThat(changed.tenants()).isEqualTo(10);
+    assertThat(changed.quietTenants()).isEqualTo(1);
+    assertThat(changed.interleaveShare()).isZero();
+    assertThat(
+            changed.toBuilder().seed(42).tenants(24).quietTenants(2).interleaveShare(0.1).build())
+        .isEqualTo(defaults);
+  }
+
+  @Test
   void invalidConfigIsRefusedNamingTheRuleAndValue() {
     TrafficGenerator.Config defaults = TrafficGenerator.Config.defaults(START);
-    assertThatThrownBy(() -> defaults.withTenants(0, 0))
+    assertThatThrownBy(() -> defaults.toBuilder().tenants(0).quietTenants(0).build())
         .hasMessageContaining("tenants")
         .hasMessageContaining("0");
-    assertThatThrownBy(() -> defaults.withFaults(0.3, 0, 0.3, 0))
+    assertThatThrownBy(
+            () ->
+                defaults.toBuilder()
+                    .duplicateRate(0.3)
+                    .replayRate(0)
+                    .malformedRate(0.3)
+                    .lateRate(0)
+                    .build())
         .hasMessageContaining("at most 0.5");
-    assertThatThrownBy(() -> defaults.withMeanGap(Duration.ZERO)).hasMessageContaining("meanGap");
+    assertThatThrownBy(() -> defaults.toBuilder().meanGap(Duration.ZERO).build())
+        .hasMessageContaining("meanGap");
   }
 
   @Test
   void withoutFaultsEveryRecordIsAValidChangeOrATombstone() {
     List<GeneratedRecord> clean =
-        new TrafficGenerator(TrafficGenerator.Config.defaults(START).withFaults(0, 0, 0, 0))
+        new TrafficGenerator(
+                TrafficGenerator.Config.builder(START)
+                    .duplicateRate(0)
+                    .replayRate(0)
+                    .malformedRate(0)
+                    .lateRate(0)
+                    .build())
             .take(10_000);
     assertThat(clean)
         .allMatch(r -> r.truth() instanceof Truth.Valid || r.truth() instanceof Truth.Tombstone);
@@ -678,7 +738,7 @@ class TrafficGeneratorTest {
   @Test
   void aMillionRecordsAreGeneratedQuicklyWithBoundedState() {
     TrafficGenerator.Config config =
-        TrafficGenerator.Config.defaults(START).withSeed(1).withMeanGap(Duration.ofMillis(1));
+        TrafficGenerator.Config.builder(START).seed(1).meanGap(Duration.ofMillis(1)).build();
     TrafficGenerator big = new TrafficGenerator(config);
     Iterator<GeneratedRecord> it = big;
     long bytes = 0;
@@ -779,7 +839,7 @@ class TrafficGeneratorTest {
   void withoutInterleavingLsnsFollowCommitOrder() {
     long lastLsn = Long.MIN_VALUE;
     for (GeneratedRecord r :
-        new TrafficGenerator(TrafficGenerator.Config.defaults(START).withInterleaveShare(0))
+        new TrafficGenerator(TrafficGenerator.Config.builder(START).interleaveShare(0).build())
             .take(10_000)) {
       if (r.truth() instanceof Truth.Valid && !r.topic().equals(TrafficGenerator.INVOICES_TOPIC)) {
         long lsn = DebeziumReader.parse(r.value()).payload().path("source").path("lsn").asLong();

@@ -29,7 +29,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,6 +48,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * The README's first command: the export job on real components, on this machine, with no setup.
@@ -81,7 +82,6 @@ public final class LocalRun {
   private final Map<String, AtomicLong> produced = new ConcurrentHashMap<>();
   private final Map<String, TenantSummary> summary = new TreeMap<>();
   private final AtomicBoolean stopping = new AtomicBoolean();
-  private final CountDownLatch stopped = new CountDownLatch(1);
   private Admin admin;
 
   /** Command-line options. */
@@ -94,12 +94,7 @@ public final class LocalRun {
       Duration window,
       Duration lateness,
       int uiPort) {
-    /** Parses options; a single argument holding several (as Maven's exec passes them) is split. */
-    static Options parse(String[] given) {
-      String[] args =
-          String.join(" ", given).trim().isEmpty()
-              ? new String[0]
-              : String.join(" ", given).trim().split("\\s+");
+    static Options parse(String[] args) {
       Duration duration = null;
       int rate = 200;
       int tenants = 24;
@@ -189,7 +184,28 @@ public final class LocalRun {
     new LocalRun(Options.parse(args)).run();
   }
 
+  /**
+   * Runs until the duration ends or Ctrl-C. Ctrl-C (and SIGTERM) only ask the run to stop: it then
+   * drains the job and stops Kafka and PostgreSQL itself. The JVM's own shutdown would run every
+   * component's shutdown hook at once, and the embedded broker halts the JVM when its raft thread
+   * loses the race. A second Ctrl-C exits at once.
+   */
   void run() throws Exception {
+    SignalHandler stop =
+        signal -> {
+          if (stopping.compareAndSet(false, true)) {
+            out.println(
+                "\nCtrl-C: stopping cleanly (drain, final summary); Ctrl-C again exits at once.");
+          } else {
+            Runtime.getRuntime().halt(130);
+          }
+        };
+    Signal.handle(new Signal("INT"), stop);
+    Signal.handle(new Signal("TERM"), stop);
+    runStack();
+  }
+
+  private void runStack() throws Exception {
     Files.createDirectories(options.dir());
     Path lake = options.dir().toAbsolutePath().resolve("lake");
     out.println("tenant-export local run: starting an embedded Kafka broker and PostgreSQL ...");
@@ -231,8 +247,6 @@ public final class LocalRun {
       Thread producer = new Thread(() -> produce(kafka), "traffic-generator");
       producer.setDaemon(true);
       producer.start();
-      Thread hook = new Thread(this::requestStop, "ctrl-c");
-      Runtime.getRuntime().addShutdownHook(hook);
 
       out.printf(
           """
@@ -291,28 +305,12 @@ public final class LocalRun {
         }
         printSafely(kafka, lake, true);
         printWarehouse(warehouse);
-      } finally {
-        stopped.countDown();
-        try {
-          Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-          // the JVM is already shutting down (Ctrl-C): the hook is running
-        }
       }
       if (admin != null) {
         admin.close();
       }
       out.println(
           "The lake stays in " + lake + ". Kafka and PostgreSQL were embedded and stop now.");
-    }
-  }
-
-  private void requestStop() {
-    stopping.set(true);
-    try {
-      stopped.await(3, TimeUnit.MINUTES);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 
@@ -336,9 +334,11 @@ public final class LocalRun {
   private void produce(LocalKafka kafka) {
     TrafficGenerator gen =
         new TrafficGenerator(
-            TrafficGenerator.Config.defaults(Instant.now())
-                .withTenants(options.tenants(), Math.min(2, options.tenants() - 1))
-                .withMeanGap(Duration.ofNanos(1_000_000_000L / options.rate())));
+            TrafficGenerator.Config.builder(Instant.now())
+                .tenants(options.tenants())
+                .quietTenants(Math.min(2, options.tenants() - 1))
+                .meanGap(Duration.ofNanos(1_000_000_000L / options.rate()))
+                .build());
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -443,7 +443,7 @@ public final class LocalRun {
       String fresh =
           s.lastWindowEnd == null
               ? "-"
-              : Long.toString(Duration.between(s.lastWindowEnd, now).toSeconds());
+              : Long.toString(Math.max(0, Duration.between(s.lastWindowEnd, now).toSeconds()));
       out.printf(
           "%-16s %9d %9d %6d %6d %5d %8d %6d %9s%n",
           t,
