@@ -285,7 +285,12 @@ public final class CdcDecoder implements Serializable {
                 + spec.tenantColumn());
       }
 
-      Map<String, String> beforeImage = project(table, before, beforeSchema, "before", where);
+      // Debezium sends no before image with an insert or a snapshot read; one that does is ignored,
+      // so it can never be retracted from counts it was never added to.
+      Map<String, String> beforeImage =
+          op.equals("c") || op.equals("r")
+              ? null
+              : project(table, before, beforeSchema, "before", where);
       Map<String, String> afterImage = project(table, after, afterSchema, "after", where);
       eventTime = delete ? fallbackTime : eventTimeOf(table, afterImage, fallbackTime, where);
       requireNumericMetrics(table, beforeImage, "before", where);
@@ -459,7 +464,10 @@ public final class CdcDecoder implements Serializable {
         if (parsed != null && parsed.isArray() && parsed.size() == 2) {
           JsonNode first = parsed.get(0);
           if (first.isNull()) {
-            return 0L;
+            // Snapshot rows rank before every streamed change; a streamed change without a last
+            // commit (the first one after a fresh snapshot) ranks by its own LSN.
+            String snapshot = source.path("snapshot").asText("false");
+            return snapshot.equals("false") ? lsn : 0L;
           }
           if (first.isTextual() && first.asText().matches("\\d{1,19}")
               || first.isIntegralNumber()) {

@@ -1149,6 +1149,25 @@ class CdcDecoderTest {
     }
 
     @Test
+    void firstStreamedChangeWithoutLastCommitRanksByItsOwnLsnAboveTheSnapshot() {
+      ChangeEvent e =
+          decoded(
+              ordersCreate(v -> obj(v, "/payload/source").put("sequence", "[null,\"24023128\"]")));
+      assertThat(e.getPosition()).containsExactly(24023128L, 24023128L, 1L);
+    }
+
+    @Test
+    void beforeImageOnAnInsertIsIgnored() {
+      ChangeEvent e =
+          decoded(
+              ordersCreate(
+                  v ->
+                      ((ObjectNode) v.path("payload"))
+                          .set("before", v.path("payload").path("after").deepCopy())));
+      assertThat(e.getBefore()).isNull();
+    }
+
+    @Test
     void malformedSequenceIsAnInvalidEnvelope() {
       rejected(
           ordersCreate(v -> obj(v, "/payload/source").put("sequence", "[oops")),

@@ -188,7 +188,7 @@ public final class LocalRun {
    * Runs until the duration ends or Ctrl-C. Ctrl-C (and SIGTERM) only ask the run to stop: it then
    * drains the job and stops Kafka and PostgreSQL itself. The JVM's own shutdown would run every
    * component's shutdown hook at once, and the embedded broker halts the JVM when its raft thread
-   * loses the race. A second Ctrl-C exits at once.
+   * loses the race. A second Ctrl-C exits at once (through the JVM's shutdown).
    */
   void run() throws Exception {
     SignalHandler stop =
@@ -197,12 +197,17 @@ public final class LocalRun {
             out.println(
                 "\nCtrl-C: stopping cleanly (drain, final summary); Ctrl-C again exits at once.");
           } else {
-            Runtime.getRuntime().halt(130);
+            System.exit(130); // runs the embedded PostgreSQL's own shutdown hook
           }
         };
-    Signal.handle(new Signal("INT"), stop);
-    Signal.handle(new Signal("TERM"), stop);
-    runStack();
+    SignalHandler previousInt = Signal.handle(new Signal("INT"), stop);
+    SignalHandler previousTerm = Signal.handle(new Signal("TERM"), stop);
+    try {
+      runStack();
+    } finally {
+      Signal.handle(new Signal("INT"), previousInt);
+      Signal.handle(new Signal("TERM"), previousTerm);
+    }
   }
 
   private void runStack() throws Exception {

@@ -12,7 +12,6 @@ import io.tenantexport.schemas.ScopeState;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -71,6 +70,7 @@ public final class ScopeDeduplicator
   private transient Counter unattributable;
   private transient Counter rowTenantMismatch;
   private transient Counter beforeImageFromState;
+  private transient long openedAt;
 
   public ScopeDeduplicator(ExportSpec spec, String jobVersion, long orphanTimeoutMs) {
     this.spec = spec;
@@ -118,11 +118,13 @@ public final class ScopeDeduplicator
     unattributable = getRuntimeContext().getMetricGroup().counter("unattributable");
     rowTenantMismatch = getRuntimeContext().getMetricGroup().counter("rowTenantMismatch");
     beforeImageFromState = getRuntimeContext().getMetricGroup().counter("beforeImageFromState");
+    openedAt = Long.MIN_VALUE; // set by the first element or timer of this attempt
   }
 
   @Override
   public void processElement(ChangeEvent e, Context ctx, Collector<ChangeEvent> out)
       throws Exception {
+    markStart(ctx.timerService().currentProcessingTime());
     if (e.getDisposition() != Disposition.APPLY) {
       out.collect(e); // a marker from decoding, on its way to the tenant's receipt
       return;
@@ -255,25 +257,21 @@ public final class ScopeDeduplicator
   private void applyMutable(
       TableSpec table, ScopeState s, ChangeEvent e, Collector<ChangeEvent> out) throws Exception {
     String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
-    String op = e.getOp();
-    boolean rowLive = s.getImage() != null && !s.getDeleted();
-    if ((op.equals("u") || op.equals("d"))
-        && !WindowAggregation.isComplete(table, spec.tenantColumn(), e.getBefore())) {
-      // Default replica identity: the envelope's before image is missing or holds only the key.
-      if (rowLive) {
-        e.setBefore(merged(s.getImage(), e.getBefore()));
+    if (s.getImage() != null && !s.getDeleted()) {
+      // Retract exactly what was added for this row: its stored image. The envelope's before image
+      // may be missing, key-only (default replica identity), or key-only yet look complete when the
+      // tenant column is part of the key; for c and r this is a re-snapshot of a row already held.
+      if (!WindowAggregation.isComplete(table, spec.tenantColumn(), e.getBefore())) {
         beforeImageFromState.inc();
       }
-      // Otherwise the partial image stays: the lake keeps the key, the aggregator cannot retract
-      // it.
-    } else if ((op.equals("r") || op.equals("c")) && rowLive) {
-      // A re-snapshot (or an insert after a missed delete) of a row the job holds replaces that
-      // row.
       e.setBefore(new HashMap<>(s.getImage()));
     }
+    // Otherwise the envelope's image stays: complete (replica identity full, MySQL) it is
+    // retracted;
+    // partial, the lake keeps the key and the aggregator counts the change as unretracted.
     advance(table, s, e);
     s.setTenantId(tenant);
-    if (op.equals("d")) {
+    if (e.getOp().equals("d")) {
       s.setImage(null);
       s.setDeleted(true);
     } else {
@@ -283,19 +281,11 @@ public final class ScopeDeduplicator
     out.collect(stripped(e, tenant));
   }
 
-  /** The stored image overlaid with the non-null values of a partial envelope image. */
-  private static Map<String, String> merged(
-      Map<String, String> stored, Map<String, String> partial) {
-    Map<String, String> before = new LinkedHashMap<>(stored);
-    if (partial != null) {
-      partial.forEach(
-          (k, v) -> {
-            if (v != null) {
-              before.put(k, v);
-            }
-          });
+  /** Remembers when this attempt (a start or a restore) first ran, in the timer service's clock. */
+  private void markStart(long now) {
+    if (openedAt == Long.MIN_VALUE) {
+      openedAt = now;
     }
-    return before;
   }
 
   private void park(ScopeState s, ChangeEvent e, Context ctx) {
@@ -335,6 +325,7 @@ public final class ScopeDeduplicator
   @Override
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<ChangeEvent> out)
       throws Exception {
+    markStart(ctx.timerService().currentProcessingTime());
     boolean endOfInput = ctx.timeDomain() == TimeDomain.EVENT_TIME;
     String key = ctx.getCurrentKey();
     TableSpec table = spec.table(key.substring(0, key.indexOf('|')));
@@ -350,12 +341,16 @@ public final class ScopeDeduplicator
       long parkedAt = s.getPendingParkedAt().get(i);
       if (endOfInput) {
         quarantineUnattributable(p, ctx, "input ended before anything named the row's tenant");
-      } else if (parkedAt + orphanTimeoutMs <= timestamp) {
+      } else if (Math.max(parkedAt, openedAt) + orphanTimeoutMs <= timestamp) {
         quarantineUnattributable(
             p, ctx, "nothing named the row's tenant within " + orphanTimeoutMs + " ms");
       } else {
+        // After a restore, restored timers fire at once while the backlog that may still name the
+        // row's tenant is replayed: a parked change gets a full timeout in this attempt.
         keep.add(p);
         keepParkedAt.add(parkedAt);
+        ctx.timerService()
+            .registerProcessingTimeTimer(Math.max(parkedAt, openedAt) + orphanTimeoutMs);
       }
     }
     s.setPending(keep);

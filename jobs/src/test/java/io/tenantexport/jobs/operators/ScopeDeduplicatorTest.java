@@ -193,6 +193,44 @@ class ScopeDeduplicatorTest {
   }
 
   @Test
+  void keyOnlyDeleteThatLooksCompleteBecauseTheTenantIsInTheKeyRetractsTheStoredImage()
+      throws Exception {
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    // Key (tenant_id, id): the key-only image names the tenant, every other column is null.
+    harness.processElement(
+        orderChange(
+            "acme",
+            "d",
+            7,
+            T0 + 9,
+            102,
+            image("tenant_id", "acme", "id", "7", "ts", null, "status", null, "amount", null),
+            null),
+        0);
+    assertThat(out().get(1).getBefore()).isEqualTo(order("acme", 7, T0, "created", "10.00"));
+  }
+
+  @Test
+  void restoredOrphanTimerGivesTheReplayAFullTimeoutBeforeQuarantining() throws Exception {
+    harness.setProcessingTime(1_000);
+    harness.processElement(orderChange(null, "d", 9, T0, 102, image("id", "9"), null), 0);
+    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    harness.close();
+
+    harness = newHarness();
+    harness.initializeState(snapshot);
+    harness.open();
+    harness.setProcessingTime(1_000 + 5 * ORPHAN_TIMEOUT); // restored long after the timer was due
+    assertThat(quarantined()).isEmpty();
+    harness.processElement(
+        orderChange("acme", "c", 9, T0 - 5, 90, null, order("acme", 9, T0 - 5, "created", "1.00")),
+        0);
+    assertThat(out()).extracting(ChangeEvent::getOp).containsExactly("c", "d");
+    assertThat(quarantined()).isEmpty();
+  }
+
+  @Test
   void snapshotReadOfARowAlreadyHeldReplacesItInsteadOfAddingIt() throws Exception {
     harness.processElement(
         orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
