@@ -70,7 +70,7 @@ public final class ScopeDeduplicator
   private transient Counter unattributable;
   private transient Counter rowTenantMismatch;
   private transient Counter beforeImageFromState;
-  private transient long openedAt;
+  private transient AttemptStart attempt;
 
   public ScopeDeduplicator(ExportSpec spec, String jobVersion, long orphanTimeoutMs) {
     this.spec = spec;
@@ -118,13 +118,13 @@ public final class ScopeDeduplicator
     unattributable = getRuntimeContext().getMetricGroup().counter("unattributable");
     rowTenantMismatch = getRuntimeContext().getMetricGroup().counter("rowTenantMismatch");
     beforeImageFromState = getRuntimeContext().getMetricGroup().counter("beforeImageFromState");
-    openedAt = Long.MIN_VALUE; // set by the first element or timer of this attempt
+    attempt = new AttemptStart();
   }
 
   @Override
   public void processElement(ChangeEvent e, Context ctx, Collector<ChangeEvent> out)
       throws Exception {
-    markStart(ctx.timerService().currentProcessingTime());
+    attempt.observe(ctx.timerService().currentProcessingTime());
     if (e.getDisposition() != Disposition.APPLY) {
       out.collect(e); // a marker from decoding, on its way to the tenant's receipt
       return;
@@ -281,13 +281,6 @@ public final class ScopeDeduplicator
     out.collect(stripped(e, tenant));
   }
 
-  /** Remembers when this attempt (a start or a restore) first ran, in the timer service's clock. */
-  private void markStart(long now) {
-    if (openedAt == Long.MIN_VALUE) {
-      openedAt = now;
-    }
-  }
-
   private void park(ScopeState s, ChangeEvent e, Context ctx) {
     if (s.getPending().size() >= MAX_PENDING) {
       quarantineUnattributable(
@@ -325,7 +318,7 @@ public final class ScopeDeduplicator
   @Override
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<ChangeEvent> out)
       throws Exception {
-    markStart(ctx.timerService().currentProcessingTime());
+    attempt.observe(ctx.timerService().currentProcessingTime());
     boolean endOfInput = ctx.timeDomain() == TimeDomain.EVENT_TIME;
     String key = ctx.getCurrentKey();
     TableSpec table = spec.table(key.substring(0, key.indexOf('|')));
@@ -341,7 +334,7 @@ public final class ScopeDeduplicator
       long parkedAt = s.getPendingParkedAt().get(i);
       if (endOfInput) {
         quarantineUnattributable(p, ctx, "input ended before anything named the row's tenant");
-      } else if (Math.max(parkedAt, openedAt) + orphanTimeoutMs <= timestamp) {
+      } else if (attempt.since(parkedAt) + orphanTimeoutMs <= timestamp) {
         quarantineUnattributable(
             p, ctx, "nothing named the row's tenant within " + orphanTimeoutMs + " ms");
       } else {
@@ -349,8 +342,7 @@ public final class ScopeDeduplicator
         // row's tenant is replayed: a parked change gets a full timeout in this attempt.
         keep.add(p);
         keepParkedAt.add(parkedAt);
-        ctx.timerService()
-            .registerProcessingTimeTimer(Math.max(parkedAt, openedAt) + orphanTimeoutMs);
+        ctx.timerService().registerProcessingTimeTimer(attempt.since(parkedAt) + orphanTimeoutMs);
       }
     }
     s.setPending(keep);

@@ -62,7 +62,7 @@ public final class TenantWindowAggregator
   private transient Counter late;
   private transient Counter unretracted;
   private transient Counter windowsClosed;
-  private transient long openedAt;
+  private transient AttemptStart attempt;
 
   public TenantWindowAggregator(ExportSpec spec, String jobVersion, long idleTimeoutMs) {
     this.spec = spec;
@@ -86,7 +86,7 @@ public final class TenantWindowAggregator
     late = getRuntimeContext().getMetricGroup().counter("late");
     unretracted = getRuntimeContext().getMetricGroup().counter("unretracted");
     windowsClosed = getRuntimeContext().getMetricGroup().counter("windowsClosed");
-    openedAt = Long.MIN_VALUE; // set by the first element or timer of this attempt
+    attempt = new AttemptStart();
   }
 
   @Override
@@ -95,7 +95,7 @@ public final class TenantWindowAggregator
     String tenant = ctx.getCurrentKey();
     TenantClock clock = clockState.value();
     long now = ctx.timerService().currentProcessingTime();
-    markStart(now);
+    attempt.observe(now);
     if (clock == null) {
       clock =
           TenantClock.newBuilder()
@@ -170,7 +170,7 @@ public final class TenantWindowAggregator
     }
     String tenant = ctx.getCurrentKey();
     long now = ctx.timerService().currentProcessingTime();
-    markStart(now);
+    attempt.observe(now);
     if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
       flushAll(tenant, clock, now, ctx);
       clock.setEndTimer(false);
@@ -178,7 +178,7 @@ public final class TenantWindowAggregator
       // After a restore, restored timers fire at once while the backlog is still being replayed:
       // the
       // tenant is only idle if it stays quiet for a whole timeout after this attempt started.
-      long idleSince = Math.max(clock.getLastActivity(), openedAt);
+      long idleSince = attempt.since(clock.getLastActivity());
       if (idleSince + idleTimeoutMs <= timestamp) {
         flushAll(tenant, clock, now, ctx);
         clock.setIdleTimer(0L);
@@ -188,13 +188,6 @@ public final class TenantWindowAggregator
       }
     }
     clockState.update(clock);
-  }
-
-  /** Remembers when this attempt (a start or a restore) first ran, in the timer service's clock. */
-  private void markStart(long now) {
-    if (openedAt == Long.MIN_VALUE) {
-      openedAt = now;
-    }
   }
 
   /** Closes every open window: the tenant went quiet, or the input ended. */
