@@ -35,5 +35,14 @@ public enum QuarantineReason {
    */
   UNATTRIBUTABLE_CHANGE,
   /** A change claims a tenant other than the one that owns its row. */
-  ROW_TENANT_MISMATCH
+  ROW_TENANT_MISMATCH,
+  /** The change's tenant has no policy (yet): default deny. Replay it once the policy exists. */
+  NO_POLICY,
+  /** The tenant's policy does not list the change's table. */
+  TABLE_NOT_ALLOWED,
+  /**
+   * A record about to be written named a tenant other than the key or partition it was written
+   * under: the sink guard refused it (a bug upstream, never an input problem).
+   */
+  SINK_GUARD_MISMATCH
 }

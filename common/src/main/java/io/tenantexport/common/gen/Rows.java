@@ -83,7 +83,11 @@ final class Rows {
           "page",
           page,
           "duration_ms",
-          Long.toString(durationMs));
+          Long.toString(durationMs),
+          "user_email",
+          userEmail,
+          "ip",
+          ip);
     }
   }
 
@@ -201,6 +205,8 @@ final class Rows {
                 status,
                 "amount",
                 decimal(amountUnscaled, AMOUNT_SCALE),
+                "customer_name",
+                customerName,
                 "updated_at",
                 micros(updatedAtMicros));
       }
@@ -309,7 +315,9 @@ final class Rows {
                 "due_on",
                 LocalDate.ofEpochDay(dueOnDays).toString(),
                 "metadata",
-                metadata);
+                metadata,
+                "billing_address",
+                billingAddress);
       }
       return canonical;
     }

@@ -182,6 +182,10 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
    *     retention, so that the job still knows every row the generator changes)
    * @param invoiceEditWindow invoices are only updated this soon after being issued: their event
    *     time is {@code issued_at}, so a later update would be late for the tenant's clock
+   * @param piiMarker null, or 4 to 32 letters and digits that every personal-data value ({@code
+   *     user_email}, {@code ip}, {@code customer_name}, {@code billing_address}) then starts with,
+   *     followed by a serial number: canary data whose absence from every output a test can scan
+   *     for
    */
   public record Config(
       long seed,
@@ -209,7 +213,8 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
       Duration snapshotSpan,
       int maxLiveRowsPerTenant,
       Duration rowIdleLimit,
-      Duration invoiceEditWindow) {
+      Duration invoiceEditWindow,
+      String piiMarker) {
 
     public Config {
       Objects.requireNonNull(start, "start");
@@ -265,6 +270,10 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
           !invoiceEditWindow.isNegative(),
           "invoiceEditWindow must not be negative",
           invoiceEditWindow);
+      require(
+          piiMarker == null || piiMarker.matches("[A-Za-z0-9]{4,32}"),
+          "piiMarker must be null or 4 to 32 letters and digits",
+          piiMarker);
     }
 
     /**
@@ -318,6 +327,7 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
       private int maxLiveRowsPerTenant = 256;
       private Duration rowIdleLimit = Duration.ofDays(1);
       private Duration invoiceEditWindow = Duration.ofSeconds(60);
+      private String piiMarker;
 
       private Builder() {}
 
@@ -348,6 +358,7 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
         maxLiveRowsPerTenant = c.maxLiveRowsPerTenant;
         rowIdleLimit = c.rowIdleLimit;
         invoiceEditWindow = c.invoiceEditWindow;
+        piiMarker = c.piiMarker;
       }
 
       public Builder seed(long seed) {
@@ -476,6 +487,11 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
         return this;
       }
 
+      public Builder piiMarker(String piiMarker) {
+        this.piiMarker = piiMarker;
+        return this;
+      }
+
       public Builder invoiceEditWindow(Duration invoiceEditWindow) {
         this.invoiceEditWindow = invoiceEditWindow;
         return this;
@@ -514,7 +530,8 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
             snapshotSpan,
             maxLiveRowsPerTenant,
             rowIdleLimit,
-            invoiceEditWindow);
+            invoiceEditWindow,
+            piiMarker);
       }
     }
 
@@ -532,6 +549,7 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
   private final Config cfg;
   private final SplittableRandom rng;
   private final List<String> tenantIds;
+  private long nextPiiSerial;
   private final double[] tenantCdf;
   private final long meanGapMicros;
   private final List<Order>[] liveOrders;
@@ -874,8 +892,8 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
         viewedAtMicros,
         FakeData.page(rng),
         FakeData.viewDurationMs(rng),
-        FakeData.email(rng),
-        FakeData.ip(rng));
+        pii(FakeData.email(rng)),
+        pii(FakeData.ip(rng)));
   }
 
   // ---- orders
@@ -1022,7 +1040,7 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
       }
     }
     return new Order(
-        tenantId, nextOrderId++, status, cents, FakeData.customerName(rng), updatedAtMicros);
+        tenantId, nextOrderId++, status, cents, pii(FakeData.customerName(rng)), updatedAtMicros);
   }
 
   // ---- invoices
@@ -1167,8 +1185,13 @@ public final class TrafficGenerator implements Iterator<GeneratedRecord> {
         issuedAtMillis,
         dueOn,
         FakeData.invoiceMetadata(rng),
-        FakeData.billingAddress(rng),
+        pii(FakeData.billingAddress(rng)),
         issuedAtMillis);
+  }
+
+  /** A personal-data value, prefixed with the canary marker and a serial number when configured. */
+  private String pii(String value) {
+    return cfg.piiMarker() == null ? value : cfg.piiMarker() + (nextPiiSerial++) + " " + value;
   }
 
   // ---- faults: duplicates, replays, malformed records

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tenantexport.common.gen.GeneratedRecord;
 import io.tenantexport.common.gen.TrafficGenerator;
 import io.tenantexport.common.gen.Truth;
+import io.tenantexport.common.policy.PolicyFolder;
 import io.tenantexport.common.spec.Durations;
 import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.jobs.config.JobConfig;
@@ -65,6 +66,7 @@ public final class LocalRun {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String AUDIT_TOPIC = "tenant-export.audit";
   private static final String QUARANTINE_TOPIC = "tenant-export.quarantine";
+  private static final String POLICY_TOPIC = "tenant-export.policies";
   private static final String GROUP_ID = "tenant-export";
 
   /** Orders has keyless deletes: one partition keeps a row's changes in order (see the README). */
@@ -220,9 +222,11 @@ public final class LocalRun {
       PARTITIONS.forEach(kafka::createTopic);
       kafka.createTopic(AUDIT_TOPIC, 2);
       kafka.createTopic(QUARANTINE_TOPIC, 1);
+      kafka.createTopic(POLICY_TOPIC, 1);
 
       ExportSpec spec =
-          ExportSpec.load(findSpec()).withWindowing(options.window(), options.lateness());
+          ExportSpec.load(findDeploy("export-spec.yaml"))
+              .withWindowing(options.window(), options.lateness());
       Map<String, String> settings = new LinkedHashMap<>();
       settings.put("job.parallelism", Integer.toString(options.parallelism()));
       settings.put("job.checkpoint_interval", "2s");
@@ -236,8 +240,18 @@ public final class LocalRun {
       settings.put("kafka.transaction_timeout", "1m");
       settings.put("lake.path", lake.toUri().toString());
       settings.put("warehouse.url", warehouse.jdbcUrl());
-      settings.put("warehouse.user", warehouse.user());
-      JobConfig config = JobConfig.fromMap(settings, spec, warehouse.password());
+      // The job writes as a plain member of tenant_export_writer, under row-level security.
+      LocalWarehouse.Login writer = warehouse.writerLogin("export_job");
+      settings.put("warehouse.user", writer.user());
+      Path policies = findDeploy("policies");
+      settings.put("policy.folder", policies.toString());
+      settings.put("policy.control_topic", POLICY_TOPIC);
+      // Keys for the tenants that have a policy; a fresh random set per run, never committed.
+      settings.putAll(
+          DevSecrets.create(
+              options.dir().toAbsolutePath().resolve("secrets"),
+              PolicyFolder.documents(policies).keySet()));
+      JobConfig config = JobConfig.fromMap(settings, spec, writer.password());
 
       Configuration flink = new Configuration();
       flink.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
@@ -319,20 +333,21 @@ public final class LocalRun {
     }
   }
 
-  private static Path findSpec() {
+  /** {@code deploy/<name>} of this checkout, from wherever in it the run was started. */
+  static Path findDeploy(String name) {
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path spec = dir.resolve("deploy").resolve("export-spec.yaml");
-      if (Files.isRegularFile(spec)) {
-        return spec;
+      Path found = dir.resolve("deploy").resolve(name);
+      if (Files.exists(found)) {
+        return found;
       }
       if (dir.getFileName() != null
           && dir.getFileName().toString().equals("deploy")
-          && Files.isRegularFile(dir.resolve("export-spec.yaml"))) {
-        return dir.resolve("export-spec.yaml");
+          && Files.exists(dir.resolve(name))) {
+        return dir.resolve(name);
       }
     }
     throw new IllegalStateException(
-        "cannot find deploy/export-spec.yaml above " + Path.of("").toAbsolutePath());
+        "cannot find deploy/" + name + " above " + Path.of("").toAbsolutePath());
   }
 
   /** Produces generated traffic paced so that event time follows the wall clock. */

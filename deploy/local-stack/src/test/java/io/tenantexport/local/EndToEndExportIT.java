@@ -7,8 +7,15 @@ import io.tenantexport.common.cdc.RawRecord;
 import io.tenantexport.common.gen.GeneratedRecord;
 import io.tenantexport.common.gen.TrafficGenerator;
 import io.tenantexport.common.gen.Truth;
+import io.tenantexport.common.keys.KeyProvider;
+import io.tenantexport.common.keys.QuarantineCipher;
+import io.tenantexport.common.policy.PolicyFolder;
+import io.tenantexport.common.policy.Redactor;
+import io.tenantexport.common.policy.TenantPolicy;
 import io.tenantexport.common.spec.ExportSpec;
+import io.tenantexport.common.tenant.TenantId;
 import io.tenantexport.jobs.config.JobConfig;
+import io.tenantexport.jobs.operators.Quarantines;
 import io.tenantexport.jobs.pipeline.PipelineIo;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.jobs.pipeline.TenantExportPipeline;
@@ -108,12 +115,19 @@ class EndToEndExportIT {
   private static List<GeneratedRecord> input;
   private static Reference reference;
   private static RunOutputs golden;
+  private static LocalWarehouse.Login writer;
+  private static Map<TenantId, TenantPolicy> policies;
+  private static Map<String, String> keySettings;
+
+  /** The example policies the job is deployed with. */
+  private static final Path POLICIES = Path.of("../policies");
 
   @BeforeAll
   static void exportGoldenRun() throws Exception {
     kafka = LocalKafka.start();
     warehouse = LocalWarehouse.start();
     warehouse.migrate();
+    writer = warehouse.writerLogin("export_job");
     String specText = Files.readString(Path.of("../export-spec.yaml"));
     spec =
         ExportSpec.parse(
@@ -125,7 +139,17 @@ class EndToEndExportIT {
     Instant start = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(Duration.ofDays(1));
     input = new TrafficGenerator(TrafficGenerator.Config.defaults(start)).take(RECORDS);
     produce(input);
-    reference = new Reference(input, spec);
+    policies = PolicyFolder.load(POLICIES, spec);
+    keySettings =
+        DevSecrets.create(tmp.resolve("secrets"), PolicyFolder.documents(POLICIES).keySet());
+    KeyProvider keys = DevSecrets.open(keySettings);
+    Redactor redactor = new Redactor(spec, keys);
+    reference =
+        new Reference(
+            input,
+            spec,
+            (tenant, table, image) ->
+                redactor.apply(policies.get(TenantId.of(tenant, "reference")), table, image));
 
     golden = run("golden", Function.identity(), true);
   }
@@ -167,12 +191,17 @@ class EndToEndExportIT {
     m.put("kafka.transaction_timeout", "1m");
     m.put("lake.path", tmp.resolve(run).resolve("lake").toUri().toString());
     m.put("warehouse.url", warehouse.jdbcUrl());
-    m.put("warehouse.user", warehouse.user());
+    m.put("warehouse.user", writer.user());
+    m.put("policy.folder", POLICIES.toString());
+    m.put("policy.control_topic", run + ".policies");
+    m.putAll(keySettings);
     return m;
   }
 
   private static JobConfig config(String run, boolean bounded) {
-    return JobConfig.fromMap(settings(run, bounded), spec, warehouse.password());
+    JobConfig c = JobConfig.fromMap(settings(run, bounded), spec, writer.password());
+    kafka.createTopic(c.policyControlTopic(), 1);
+    return c;
   }
 
   private static StreamExecutionEnvironment env(JobConfig config, Configuration extra) {
@@ -213,6 +242,7 @@ class EndToEndExportIT {
         c,
         new PipelineIo(
             wrap.apply(real.cdcSource()),
+            real.policySource(),
             real.lake(),
             real.warehouse(),
             real.audit(),
@@ -277,8 +307,13 @@ class EndToEndExportIT {
               Instant et = (Instant) r.record().get("event_time");
               assertThat(et.atZone(ZoneOffset.UTC).toLocalDate().toString())
                   .isEqualTo(r.pathDate());
-              assertThat(((Map<?, ?>) r.record().get("columns")).keySet().toString())
-                  .doesNotContain("user_email", "ip", "customer_name", "billing_address");
+              // Every column of the spec, each as the tenant's policy left it (null when dropped).
+              assertThat(
+                      ((Map<?, ?>) r.record().get("columns"))
+                          .keySet().stream().map(Object::toString).toList())
+                  .containsExactlyInAnyOrderElementsOf(
+                      spec.table(r.record().get("source_table").toString()).columns().keySet());
+              assertThat(r.record().get("policy_version")).isEqualTo(1L);
             });
     assertThat(golden.lakeRows())
         .extracting(r -> r.record().get("event_id").toString())
@@ -305,12 +340,33 @@ class EndToEndExportIT {
               + "|"
               + q.path("reason_code").asText()
               + "|"
-              + (q.path("key").isNull() ? "null" : q.path("key").asText())
+              + unsealed(q, "key")
               + "|"
-              + (q.path("value").isNull() ? "null" : q.path("value").asText()));
+              + unsealed(q, "value"));
       assertThat(q.path("reason").asText()).isNotBlank();
     }
     assertThat(actual).containsExactlyInAnyOrderElementsOf(expected);
+  }
+
+  /**
+   * A quarantined payload field opened with the quarantine key, as base64; the sealed bytes must
+   * differ from the plaintext.
+   */
+  private static String unsealed(JsonNode q, String field) {
+    if (q.path(field).isNull()) {
+      return "null";
+    }
+    byte[] sealed = Base64.getDecoder().decode(q.path(field).asText());
+    String origin =
+        q.path("origin_topic").asText()
+            + "/"
+            + q.path("origin_partition").asInt()
+            + "@"
+            + q.path("origin_offset").asLong();
+    assertThat(QuarantineCipher.keyIdOf(sealed)).isEqualTo(DevSecrets.QUARANTINE_KEY_ID);
+    try (KeyProvider keys = DevSecrets.open(keySettings)) {
+      return b64(QuarantineCipher.open(sealed, Quarantines.sealedAs(origin, field), keys));
+    }
   }
 
   private static String b64(byte[] b) {

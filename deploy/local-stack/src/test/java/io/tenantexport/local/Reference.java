@@ -38,7 +38,12 @@ final class Reference {
     long revision;
   }
 
-  Reference(List<GeneratedRecord> input, ExportSpec spec) {
+  /** What the tenant's policy makes of a projected image (the job's redaction, as a function). */
+  interface Redaction {
+    Map<String, String> apply(String tenant, String table, Map<String, String> image);
+  }
+
+  Reference(List<GeneratedRecord> input, ExportSpec spec, Redaction redaction) {
     Map<String, Truth.Valid> byIdentity = new HashMap<>();
     // (tenant|metric|dims|windowStart) → cell; plus table per metric for the line
     Map<String, Cell> cells = new TreeMap<>();
@@ -48,7 +53,9 @@ final class Reference {
       Truth t = r.truth();
       if (t instanceof Truth.Valid v) {
         byIdentity.put(v.identity(), v);
-        Map<String, String> image = v.op().equals("d") ? v.before() : v.after();
+        Map<String, String> before = redaction.apply(v.tenantId(), v.table(), v.before());
+        Map<String, String> after = redaction.apply(v.tenantId(), v.table(), v.after());
+        Map<String, String> image = v.op().equals("d") ? before : after;
         lake.computeIfAbsent(v.tenantId(), x -> new ArrayList<>())
             .add(
                 RunOutputs.lakeLine(
@@ -62,10 +69,10 @@ final class Reference {
         revisions.merge(v.tenantId() + "|" + ws, 1L, Long::sum);
         TableSpec table = spec.table(v.table());
         if (v.op().equals("u") || v.op().equals("d")) {
-          fold(cells, cellTable, table, v.tenantId(), ws, v.before(), -1);
+          fold(cells, cellTable, table, v.tenantId(), ws, before, -1);
         }
         if (!v.op().equals("d")) {
-          fold(cells, cellTable, table, v.tenantId(), ws, v.after(), +1);
+          fold(cells, cellTable, table, v.tenantId(), ws, after, +1);
         }
       } else if (t instanceof Truth.Duplicate d) {
         Truth.Valid original = byIdentity.get(d.identity());

@@ -40,6 +40,11 @@ class WarehouseUpsertTest {
   }
 
   private static WarehouseRollup row(int exportVersion, String value, long revision) {
+    return row(exportVersion, value, revision, 1);
+  }
+
+  private static WarehouseRollup row(
+      int exportVersion, String value, long revision, long policyVersion) {
     return WarehouseRollup.newBuilder()
         .setTenantId("acme")
         .setSourceTable("orders")
@@ -51,6 +56,7 @@ class WarehouseUpsertTest {
         .setRowCount(1)
         .setRevision(revision)
         .setExportVersion(exportVersion)
+        .setPolicyVersion(policyVersion)
         .build();
   }
 
@@ -62,20 +68,23 @@ class WarehouseUpsertTest {
     }
   }
 
-  /** value | export_version | exported_at of the one row. */
+  /** value | export_version | policy_version | exported_at of the one row. */
   private static String current() throws Exception {
     try (Connection c = warehouse.connect();
         Statement s = c.createStatement();
         ResultSet rs =
             s.executeQuery(
-                "SELECT value, export_version, exported_at FROM tenant_export.metric_rollup")) {
+                "SELECT value, export_version, policy_version, exported_at"
+                    + " FROM tenant_export.metric_rollup")) {
       assertThat(rs.next()).isTrue();
       String out =
           rs.getBigDecimal(1).toPlainString()
               + "|"
               + rs.getInt(2)
               + "|"
-              + rs.getObject(3, OffsetDateTime.class).toInstant();
+              + rs.getLong(3)
+              + "|"
+              + rs.getObject(4, OffsetDateTime.class).toInstant();
       assertThat(rs.next()).as("one row per key").isFalse();
       return out;
     }
@@ -107,5 +116,26 @@ class WarehouseUpsertTest {
     assertThat(current()).startsWith("99.00|2|");
     upsert(row(3, "1.00", 1));
     assertThat(current()).startsWith("1.00|3|");
+  }
+
+  @Test
+  void writesThePolicyVersionThatProducedTheRow() throws Exception {
+    upsert(row(1, "12.50", 3, 7));
+    assertThat(current()).startsWith("12.50|1|7|");
+  }
+
+  @Test
+  void theSameNumbersUnderANewerPolicyVersionReplaceTheRow() throws Exception {
+    upsert(row(1, "12.50", 3, 7));
+    String first = current();
+    Thread.sleep(20);
+    upsert(row(1, "12.50", 3, 8));
+    String second = current();
+    assertThat(second).startsWith("12.50|1|8|");
+    assertThat(exportedAt(second)).isAfter(exportedAt(first));
+  }
+
+  private static Instant exportedAt(String current) {
+    return Instant.parse(current.substring(current.lastIndexOf('|') + 1));
   }
 }

@@ -3,6 +3,8 @@ package io.tenantexport.jobs.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.tenantexport.common.policy.PolicyException;
+import io.tenantexport.common.policy.PolicyFolder;
 import io.tenantexport.common.spec.Durations;
 import io.tenantexport.common.spec.ExportSpec;
 import java.io.IOException;
@@ -12,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,7 +70,17 @@ public final class JobConfig implements Serializable {
     DEFAULTS.put("warehouse.user", null);
     DEFAULTS.put("warehouse.batch_size", "500");
     DEFAULTS.put("warehouse.batch_interval", "200ms");
+    DEFAULTS.put("policy.folder", null);
+    DEFAULTS.put("policy.control_topic", "tenant-export.policies");
+    DEFAULTS.put("keys.provider", "local");
+    DEFAULTS.put("keys.keystore", "");
+    DEFAULTS.put("keys.password_file", "");
+    DEFAULTS.put("keys.quarantine_key", "q1");
   }
+
+  /** Settings holding paths, resolved against the job file's folder when relative. */
+  private static final List<String> PATH_KEYS =
+      List.of("spec", "policy.folder", "keys.keystore", "keys.password_file");
 
   /** Where offsets start when the job has no checkpoint to resume from. */
   public enum StartingOffsets {
@@ -101,6 +114,11 @@ public final class JobConfig implements Serializable {
   private final String warehousePassword;
   private final int warehouseBatchSize;
   private final Duration warehouseBatchInterval;
+  private final String policyFolder;
+  private final TreeMap<String, String> policyDocuments;
+  private final String policyControlTopic;
+  private final TreeMap<String, String> keyOptions;
+  private final String quarantineKeyId;
 
   private JobConfig(Values v, ExportSpec spec, String password) {
     this.jobName = v.text("job.name");
@@ -127,6 +145,27 @@ public final class JobConfig implements Serializable {
     this.warehousePassword = password == null ? "" : password;
     this.warehouseBatchSize = v.positiveInt("warehouse.batch_size");
     this.warehouseBatchInterval = v.duration("warehouse.batch_interval");
+    this.policyFolder = v.text("policy.folder");
+    this.policyControlTopic = v.text("policy.control_topic");
+    this.keyOptions = new TreeMap<>();
+    for (String k : List.of("keys.provider", "keys.keystore", "keys.password_file")) {
+      if (!v.raw(k).isEmpty()) {
+        keyOptions.put(k.substring("keys.".length()), v.raw(k));
+      }
+    }
+    this.quarantineKeyId = v.text("keys.quarantine_key");
+    if (keyOptions.get("provider").equals("local") && !keyOptions.containsKey("keystore")) {
+      throw v.error("keys.keystore", "is required with keys.provider local");
+    }
+    // Lint the folder now: a bad policy stops the submission, not a running job.
+    try {
+      this.policyDocuments = new TreeMap<>(PolicyFolder.documents(Path.of(policyFolder)));
+      PolicyFolder.load(Path.of(policyFolder), spec);
+    } catch (IOException e) {
+      throw v.error("policy.folder", "cannot read the policy folder: " + e.getMessage());
+    } catch (PolicyException e) {
+      throw v.error("policy.folder", e.getMessage());
+    }
 
     if (maxParallelism < parallelism) {
       throw v.error(
@@ -162,9 +201,14 @@ public final class JobConfig implements Serializable {
               + "): a transaction stays open from one checkpoint to the next");
     }
     if (quarantineTopic.equals(auditTopic)
+        || policyControlTopic.equals(auditTopic)
+        || policyControlTopic.equals(quarantineTopic)
         || topics.contains(quarantineTopic)
-        || topics.contains(auditTopic)) {
-      throw v.error("kafka.audit_topic", "the audit, quarantine and source topics must all differ");
+        || topics.contains(auditTopic)
+        || topics.contains(policyControlTopic)) {
+      throw v.error(
+          "kafka.audit_topic",
+          "the audit, quarantine, policy control and source topics must all differ");
     }
     if (!warehouseUrl.startsWith("jdbc:postgresql:")) {
       throw v.error("warehouse.url", "must be a jdbc:postgresql: URL");
@@ -203,12 +247,15 @@ public final class JobConfig implements Serializable {
       values.put(key, value);
       origin.put(key, "flag --" + key);
     }
-    // A relative spec path in the file is relative to the file, as a reader of the file expects.
-    if (base != null
-        && values.containsKey("spec")
-        && origin.get("spec").startsWith("file")
-        && !Path.of(values.get("spec")).isAbsolute()) {
-      values.put("spec", base.resolve(values.get("spec")).normalize().toString());
+    // A relative path in the file is relative to the file, as a reader of the file expects.
+    for (String key : PATH_KEYS) {
+      if (base != null
+          && values.containsKey(key)
+          && !values.get(key).isBlank()
+          && origin.get(key).startsWith("file")
+          && !Path.of(values.get(key)).isAbsolute()) {
+        values.put(key, base.resolve(values.get(key)).normalize().toString());
+      }
     }
     return fromMap(values, origin, env.get(PASSWORD_ENV));
   }
@@ -468,6 +515,31 @@ public final class JobConfig implements Serializable {
     return warehouseBatchInterval;
   }
 
+  /** The policy folder the job was submitted with. */
+  public String policyFolder() {
+    return policyFolder;
+  }
+
+  /** The policy folder's documents by tenant (file stem), validated against the spec. */
+  public Map<String, String> policyDocuments() {
+    return Collections.unmodifiableMap(policyDocuments);
+  }
+
+  /** Topic of policy updates: key = tenant id, value = policy document. */
+  public String policyControlTopic() {
+    return policyControlTopic;
+  }
+
+  /** The {@code keys.*} settings without the prefix: a provider and where its keys are. */
+  public Map<String, String> keyOptions() {
+    return Collections.unmodifiableMap(keyOptions);
+  }
+
+  /** Id of the key that seals quarantined payloads. */
+  public String quarantineKeyId() {
+    return quarantineKeyId;
+  }
+
   /** Every setting with its value, the password redacted: safe to log at start-up. */
   @Override
   public String toString() {
@@ -496,6 +568,10 @@ public final class JobConfig implements Serializable {
     m.put("warehouse.password", warehousePassword.isEmpty() ? "(not set)" : "(set, redacted)");
     m.put("warehouse.batch_size", warehouseBatchSize);
     m.put("warehouse.batch_interval", warehouseBatchInterval);
+    m.put("policy.folder", policyFolder + " (" + policyDocuments.size() + " tenants)");
+    m.put("policy.control_topic", policyControlTopic);
+    keyOptions.forEach((k, val) -> m.put("keys." + k, val));
+    m.put("keys.quarantine_key", quarantineKeyId);
     return "JobConfig" + m;
   }
 }

@@ -15,21 +15,27 @@ import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
  * again by the attempt that restored it, and that attempt is the one whose lake files and receipts
  * commit. So within one export version the latest write wins, while an identical rewrite changes
  * nothing (not even {@code exported_at}); a row of an older export version (a replay or rollback
- * job) never overwrites a newer one.
+ * job) never overwrites a newer one. The policy version is part of what makes a rewrite different:
+ * the same numbers produced under a newer tenant policy replace the row.
+ *
+ * <p>The job connects as a member of {@code tenant_export_writer} (see {@code
+ * deploy/warehouse/README.md}): row-level security lets that role write rows of any valid tenant.
  */
 public final class WarehouseUpsert implements JdbcStatementBuilder<WarehouseRollup> {
   private static final long serialVersionUID = 1L;
 
   public static final String SQL =
       "INSERT INTO tenant_export.metric_rollup AS r (tenant_id, source_table, metric, dimensions, window_start,"
-          + " window_end, value, row_count, revision, export_version, exported_at)"
-          + " VALUES (?, ?, ?, ?, ?, ?, ?::numeric, ?, ?, ?, now())"
+          + " window_end, value, row_count, revision, export_version, policy_version, exported_at)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?::numeric, ?, ?, ?, ?, now())"
           + " ON CONFLICT (tenant_id, metric, dimensions, window_start) DO UPDATE SET"
           + " source_table = EXCLUDED.source_table, window_end = EXCLUDED.window_end, value = EXCLUDED.value,"
           + " row_count = EXCLUDED.row_count, revision = EXCLUDED.revision,"
-          + " export_version = EXCLUDED.export_version, exported_at = EXCLUDED.exported_at"
+          + " export_version = EXCLUDED.export_version, policy_version = EXCLUDED.policy_version,"
+          + " exported_at = EXCLUDED.exported_at"
           + " WHERE r.export_version < EXCLUDED.export_version OR (r.export_version = EXCLUDED.export_version"
-          + " AND (r.value, r.row_count, r.revision) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.row_count, EXCLUDED.revision))";
+          + " AND (r.value, r.row_count, r.revision, r.policy_version)"
+          + " IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.row_count, EXCLUDED.revision, EXCLUDED.policy_version))";
 
   @Override
   public void accept(PreparedStatement ps, WarehouseRollup r) throws SQLException {
@@ -47,5 +53,6 @@ public final class WarehouseUpsert implements JdbcStatementBuilder<WarehouseRoll
     ps.setLong(8, r.getRowCount());
     ps.setLong(9, r.getRevision());
     ps.setInt(10, r.getExportVersion());
+    ps.setLong(11, r.getPolicyVersion());
   }
 }

@@ -17,31 +17,46 @@ import java.util.List;
  * them. The quarantine id derives from the record's origin (topic, partition, offset), so
  * re-reading the same offset after a failure yields the same id.
  */
-final class Quarantines {
+public final class Quarantines {
   private Quarantines() {}
+
+  /**
+   * What a quarantined payload part is sealed to (the cipher's associated data): its record's
+   * origin {@code topic/partition@offset} and the part, {@code key} or {@code value}, so that a
+   * sealed payload cannot be moved to another record or swapped with its own key.
+   */
+  public static String sealedAs(String origin, String part) {
+    return origin + "#" + part;
+  }
 
   static String id(String topic, int partition, long offset) {
     return Ids.of("quarantine", topic, Integer.toString(partition), Long.toString(offset));
   }
 
+  /**
+   * For a record refused while decoding; {@code sealedKey} and {@code sealedValue} are its bytes
+   * sealed with the quarantine key (the quarantine never holds plaintext).
+   */
   static QuarantineRecord fromRaw(
       RawRecord r,
+      byte[] sealedKey,
+      byte[] sealedValue,
       QuarantineReason code,
       String reason,
       String tenantId,
       int exportVersion,
       String jobVersion) {
     return builder(r.topic(), r.partition(), r.offset(), r.timestamp(), code, reason, tenantId)
-        .setKey(r.key() == null ? null : ByteBuffer.wrap(r.key()))
-        .setValue(r.value() == null ? null : ByteBuffer.wrap(r.value()))
+        .setKey(sealedKey == null ? null : ByteBuffer.wrap(sealedKey))
+        .setValue(sealedValue == null ? null : ByteBuffer.wrap(sealedValue))
         .setExportVersion(exportVersion)
         .setJobVersion(jobVersion)
         .build();
   }
 
   /**
-   * For a decoded change refused downstream; its raw bytes were kept for exactly this. Its origin
-   * time is the change's source time (the Kafka timestamp when the source named none).
+   * For a decoded change refused downstream; its raw bytes were kept (sealed) for exactly this. Its
+   * origin time is the change's source time (the Kafka timestamp when the source named none).
    */
   static QuarantineRecord fromChange(
       ChangeEvent e,
@@ -101,6 +116,50 @@ final class Quarantines {
         .setOriginPartition(q.getOriginPartition())
         .setOriginOffset(q.getOriginOffset())
         .setQuarantineReason(q.getReasonCode())
+        .build();
+  }
+
+  /**
+   * A marker for a change of a paused tenant: it reaches the tenant's receipt ({@code
+   * paused_skipped}) and nothing else.
+   */
+  static ChangeEvent pausedMarker(
+      String tenantId, String table, long eventTime, ChangeEvent change, long policyVersion) {
+    return ChangeEvent.newBuilder()
+        .setTenantId(tenantId)
+        .setSourceTable(table)
+        .setScopeKey(tenantId)
+        .setOp("")
+        .setDisposition(Disposition.PAUSED)
+        .setEventTime(eventTime)
+        .setSourceTs(eventTime)
+        .setPosition(List.of())
+        .setPositionKind("kafka")
+        .setEventId(change.getEventId())
+        .setOriginTopic(change.getOriginTopic())
+        .setOriginPartition(change.getOriginPartition())
+        .setOriginOffset(change.getOriginOffset())
+        .setPolicyVersion(policyVersion)
+        .build();
+  }
+
+  /** Tells the tenant's window operator to drop everything it holds of an offboarded tenant. */
+  static ChangeEvent offboardedMarker(String tenantId, long policyVersion) {
+    return ChangeEvent.newBuilder()
+        .setTenantId(tenantId)
+        .setSourceTable("")
+        .setScopeKey(tenantId)
+        .setOp("")
+        .setDisposition(Disposition.OFFBOARDED)
+        .setEventTime(Long.MIN_VALUE)
+        .setSourceTs(Long.MIN_VALUE)
+        .setPosition(List.of())
+        .setPositionKind("kafka")
+        .setEventId(Ids.of("offboarded", tenantId, Long.toString(policyVersion)))
+        .setOriginTopic("")
+        .setOriginPartition(-1)
+        .setOriginOffset(-1L)
+        .setPolicyVersion(policyVersion)
         .build();
   }
 

@@ -3,10 +3,14 @@ package io.tenantexport.jobs.operators;
 import io.tenantexport.common.agg.WindowAggregation;
 import io.tenantexport.common.cdc.CdcDecoder;
 import io.tenantexport.common.cdc.QuarantineReason;
+import io.tenantexport.common.policy.PolicyBook;
+import io.tenantexport.common.policy.TenantPolicy;
+import io.tenantexport.common.policy.TenantStatus;
 import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.common.spec.TableSpec;
 import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.Disposition;
+import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.QuarantineRecord;
 import io.tenantexport.schemas.ScopeState;
 import java.util.ArrayList;
@@ -14,9 +18,12 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.BroadcastState;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -24,7 +31,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.TimeDomain;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -50,11 +57,16 @@ import org.apache.flink.util.Collector;
  * after the row's last change (the spec's per-table setting); append-only marks are kept for as
  * long as the tenant exists.
  *
+ * <p>Tenant policies arrive on the broadcast input ({@link Policies}). When a tenant is offboarded,
+ * every scope it owns is cleared at once (all keys of this operator's state are visited), an {@code
+ * OFFBOARDED} marker tells the tenant's window operator to clear its state too, and changes of the
+ * tenant still in flight from before the decision are dropped and counted.
+ *
  * <p>Output: applied changes with their tenant set and raw bytes dropped, and markers, ready to be
  * keyed by tenant.
  */
 public final class ScopeDeduplicator
-    extends KeyedProcessFunction<String, ChangeEvent, ChangeEvent> {
+    extends KeyedBroadcastProcessFunction<String, ChangeEvent, PolicyDocument, ChangeEvent> {
   private static final long serialVersionUID = 1L;
 
   /** A row has at most this many unattributed changes waiting; more are quarantined at once. */
@@ -63,19 +75,36 @@ public final class ScopeDeduplicator
   private final ExportSpec spec;
   private final String jobVersion;
   private final long orphanTimeoutMs;
+  private final TreeMap<String, String> folderPolicies;
+  private final String policyFolder;
 
+  private transient Map<String, ValueStateDescriptor<ScopeState>> descriptors;
   private transient Map<String, ValueState<ScopeState>> stateByTable;
   private transient Map<String, MapState<Long, Boolean>> appendOnlyTies;
   private transient Counter duplicates;
   private transient Counter unattributable;
   private transient Counter rowTenantMismatch;
   private transient Counter beforeImageFromState;
+  private transient Counter offboardedDropped;
   private transient AttemptStart attempt;
+  private transient PolicyBook book;
+  private transient boolean restoredOffered;
 
-  public ScopeDeduplicator(ExportSpec spec, String jobVersion, long orphanTimeoutMs) {
+  /**
+   * @param folderPolicies the policy folder's documents by tenant, as {@link DecodeFunction} gets
+   *     them: only the tenants' statuses matter here
+   */
+  public ScopeDeduplicator(
+      ExportSpec spec,
+      String jobVersion,
+      long orphanTimeoutMs,
+      Map<String, String> folderPolicies,
+      String policyFolder) {
     this.spec = spec;
     this.jobVersion = jobVersion;
     this.orphanTimeoutMs = orphanTimeoutMs;
+    this.folderPolicies = new TreeMap<>(folderPolicies);
+    this.policyFolder = policyFolder;
   }
 
   /**
@@ -93,6 +122,7 @@ public final class ScopeDeduplicator
 
   @Override
   public void open(OpenContext ctx) {
+    descriptors = new HashMap<>();
     stateByTable = new HashMap<>();
     appendOnlyTies = new HashMap<>();
     for (TableSpec t : spec.tables().values()) {
@@ -105,6 +135,7 @@ public final class ScopeDeduplicator
                 .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
                 .build());
       }
+      descriptors.put(t.name(), d);
       stateByTable.put(t.name(), getRuntimeContext().getState(d));
       if (!t.isMutable()) {
         appendOnlyTies.put(
@@ -118,13 +149,21 @@ public final class ScopeDeduplicator
     unattributable = getRuntimeContext().getMetricGroup().counter("unattributable");
     rowTenantMismatch = getRuntimeContext().getMetricGroup().counter("rowTenantMismatch");
     beforeImageFromState = getRuntimeContext().getMetricGroup().counter("beforeImageFromState");
+    offboardedDropped = getRuntimeContext().getMetricGroup().counter("offboardedDropped");
     attempt = new AttemptStart();
+    book = Policies.seeded(spec, folderPolicies, policyFolder);
+    restoredOffered = false;
   }
 
   @Override
-  public void processElement(ChangeEvent e, Context ctx, Collector<ChangeEvent> out)
+  public void processElement(ChangeEvent e, ReadOnlyContext ctx, Collector<ChangeEvent> out)
       throws Exception {
     attempt.observe(ctx.timerService().currentProcessingTime());
+    offerRestored(ctx.getBroadcastState(Policies.STATE));
+    if (isOffboarded(e.getTenantId())) {
+      offboardedDropped.inc(); // decoded before the decoding instance learnt of the offboarding
+      return;
+    }
     if (e.getDisposition() != Disposition.APPLY) {
       out.collect(e); // a marker from decoding, on its way to the tenant's receipt
       return;
@@ -149,7 +188,7 @@ public final class ScopeDeduplicator
 
   /** Applies one change to the scope; returns whether the state changed. */
   private boolean handle(
-      TableSpec table, ScopeState s, ChangeEvent e, Context ctx, Collector<ChangeEvent> out)
+      TableSpec table, ScopeState s, ChangeEvent e, ReadOnlyContext ctx, Collector<ChangeEvent> out)
       throws Exception {
     // Isolation first: a change claiming another tenant's row is refused whatever its position
     // says.
@@ -265,6 +304,10 @@ public final class ScopeDeduplicator
         beforeImageFromState.inc();
       }
       e.setBefore(new HashMap<>(s.getImage()));
+      if (e.getOp().equals("d")) {
+        // A delete exports the stored image: it carries the version of the policy that redacted it.
+        e.setPolicyVersion(s.getImagePolicyVersion());
+      }
     }
     // Otherwise the envelope's image stays: complete (replica identity full, MySQL) it is
     // retracted;
@@ -276,12 +319,13 @@ public final class ScopeDeduplicator
       s.setDeleted(true);
     } else {
       s.setImage(e.getAfter() == null ? null : new HashMap<>(e.getAfter()));
+      s.setImagePolicyVersion(e.getPolicyVersion());
       s.setDeleted(false);
     }
     out.collect(stripped(e, tenant));
   }
 
-  private void park(ScopeState s, ChangeEvent e, Context ctx) {
+  private void park(ScopeState s, ChangeEvent e, ReadOnlyContext ctx) {
     if (s.getPending().size() >= MAX_PENDING) {
       quarantineUnattributable(
           e, ctx, "more than " + MAX_PENDING + " changes of this row wait for a tenant");
@@ -297,7 +341,8 @@ public final class ScopeDeduplicator
   }
 
   private void releasePending(
-      TableSpec table, ScopeState s, Context ctx, Collector<ChangeEvent> out) throws Exception {
+      TableSpec table, ScopeState s, ReadOnlyContext ctx, Collector<ChangeEvent> out)
+      throws Exception {
     if (s.getPending().isEmpty()) {
       return;
     }
@@ -312,6 +357,54 @@ public final class ScopeDeduplicator
       } else {
         applyMutable(table, s, p, out);
       }
+    }
+  }
+
+  @Override
+  public void processBroadcastElement(PolicyDocument doc, Context ctx, Collector<ChangeEvent> out)
+      throws Exception {
+    BroadcastState<String, PolicyDocument> policies = ctx.getBroadcastState(Policies.STATE);
+    offerRestored(policies);
+    PolicyBook.Outcome outcome = book.offer(doc.getTenantId(), doc.getText(), doc.getOrigin());
+    if (!(outcome instanceof PolicyBook.Outcome.Applied a)) {
+      return; // the decoding operator reports rejections
+    }
+    String tenant = a.policy().tenant().value();
+    policies.put(tenant, doc);
+    if (a.policy().status() != TenantStatus.OFFBOARDED) {
+      return;
+    }
+    for (TableSpec t : spec.tables().values()) {
+      MapState<Long, Boolean> ties = appendOnlyTies.get(t.name());
+      // The backend makes each visited key the current one, so the ties of that key are reached.
+      // Append-only scopes are keyed "tenant|table…"; mutable rows record their owner.
+      String prefix = tenant + "|";
+      ctx.applyToKeyedState(
+          descriptors.get(t.name()),
+          (key, state) -> {
+            ScopeState s = state.value();
+            if (s != null
+                && (t.isMutable() ? tenant.equals(s.getTenantId()) : key.startsWith(prefix))) {
+              state.clear();
+              if (ties != null) {
+                ties.clear();
+              }
+            }
+          });
+    }
+    out.collect(Quarantines.offboardedMarker(tenant, a.policy().version()));
+  }
+
+  private boolean isOffboarded(String tenant) {
+    TenantPolicy p = book.get(tenant);
+    return p != null && p.status() == TenantStatus.OFFBOARDED;
+  }
+
+  private void offerRestored(ReadOnlyBroadcastState<String, PolicyDocument> state)
+      throws Exception {
+    if (!restoredOffered) {
+      restoredOffered = true;
+      Policies.offerRestored(book, state);
     }
   }
 
@@ -350,7 +443,7 @@ public final class ScopeDeduplicator
     state.update(s);
   }
 
-  private void quarantineUnattributable(ChangeEvent e, Context ctx, String why) {
+  private void quarantineUnattributable(ChangeEvent e, ReadOnlyContext ctx, String why) {
     unattributable.inc();
     ctx.output(
         Tags.QUARANTINE,

@@ -41,8 +41,12 @@ import org.apache.flink.util.Collector;
  * <p>Every applied change goes to the lake (main output). A change for an open window is folded
  * into it ({@link WindowAggregation}); a change for a closed window is late: it still reaches the
  * lake (flagged), is counted, and gets its own {@code LATE_EVENT} audit event, but it never changes
- * a closed window. {@code DUPLICATE} and {@code QUARANTINED} markers only count in the open window
- * of their event time.
+ * a closed window. {@code DUPLICATE}, {@code QUARANTINED} and {@code PAUSED} markers only count in
+ * the open window of their event time. An {@code OFFBOARDED} marker clears the tenant's clock and
+ * open windows without emitting them: an offboarded tenant's pending aggregates are discarded.
+ *
+ * <p>Every output carries the policy version behind it: a lake row its change's, a rollup and a
+ * receipt the highest version among the changes folded into the window.
  *
  * <p>Closing a window emits its rollups ({@link Tags#ROLLUPS}) and a receipt ({@link Tags#AUDIT})
  * and removes it from state: state holds open windows only, plus one small clock per tenant.
@@ -62,6 +66,7 @@ public final class TenantWindowAggregator
   private transient Counter late;
   private transient Counter unretracted;
   private transient Counter windowsClosed;
+  private transient Counter offboarded;
   private transient AttemptStart attempt;
 
   public TenantWindowAggregator(ExportSpec spec, String jobVersion, long idleTimeoutMs) {
@@ -86,6 +91,7 @@ public final class TenantWindowAggregator
     late = getRuntimeContext().getMetricGroup().counter("late");
     unretracted = getRuntimeContext().getMetricGroup().counter("unretracted");
     windowsClosed = getRuntimeContext().getMetricGroup().counter("windowsClosed");
+    offboarded = getRuntimeContext().getMetricGroup().counter("tenantsOffboarded");
     attempt = new AttemptStart();
   }
 
@@ -93,6 +99,13 @@ public final class TenantWindowAggregator
   public void processElement(ChangeEvent e, Context ctx, Collector<LakeRecord> out)
       throws Exception {
     String tenant = ctx.getCurrentKey();
+    if (e.getDisposition() == Disposition.OFFBOARDED) {
+      // Timers stay registered; they find no clock and do nothing.
+      windows.clear();
+      clockState.clear();
+      offboarded.inc();
+      return;
+    }
     TenantClock clock = clockState.value();
     long now = ctx.timerService().currentProcessingTime();
     attempt.observe(now);
@@ -131,6 +144,7 @@ public final class TenantWindowAggregator
         }
         w.setEventsIn(w.getEventsIn() + 1);
         w.setRevision(w.getRevision() + 1);
+        w.setPolicyVersion(Math.max(w.getPolicyVersion(), e.getPolicyVersion()));
         windows.put(windowStart, w);
       }
       out.collect(lakeRecord(tenant, e, closed));
@@ -148,6 +162,8 @@ public final class TenantWindowAggregator
       TenantWindow w = windowFor(windowStart);
       if (e.getDisposition() == Disposition.DUPLICATE) {
         w.setDuplicatesSkipped(w.getDuplicatesSkipped() + 1);
+      } else if (e.getDisposition() == Disposition.PAUSED) {
+        w.setPausedSkipped(w.getPausedSkipped() + 1);
       } else {
         w.setQuarantined(w.getQuarantined() + 1);
       }
@@ -216,6 +232,7 @@ public final class TenantWindowAggregator
       TenantWindow w = windows.get(start);
       List<WarehouseRollup> rows = aggregation.rollups(tenant, w);
       for (WarehouseRollup r : rows) {
+        r.setPolicyVersion(w.getPolicyVersion());
         ctx.output(Tags.ROLLUPS, r);
       }
       ctx.output(Tags.AUDIT, receipt(tenant, w, rows, clock.getLateSinceReceipt(), now));
@@ -244,6 +261,8 @@ public final class TenantWindowAggregator
         .setEventsIn(w.getEventsIn())
         .setDuplicatesSkipped(w.getDuplicatesSkipped())
         .setQuarantined(w.getQuarantined())
+        .setPausedSkipped(w.getPausedSkipped())
+        .setPolicyVersion(w.getPolicyVersion())
         .setLateEvents(lateSince)
         .setRollupRows(rows.size())
         .setRollupChecksum(WindowAggregation.checksum(rows))
@@ -276,6 +295,7 @@ public final class TenantWindowAggregator
         .setSourcePosition(e.getPositionKind() + ":" + positionText(e.getPosition()))
         .setLate(isLate)
         .setExportVersion(spec.version())
+        .setPolicyVersion(e.getPolicyVersion())
         .setColumns(image == null ? new HashMap<>() : new HashMap<>(image))
         .build();
   }

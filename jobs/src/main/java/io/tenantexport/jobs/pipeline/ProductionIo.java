@@ -3,11 +3,13 @@ package io.tenantexport.jobs.pipeline;
 import io.tenantexport.common.cdc.RawRecord;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.io.JsonTopicSerializer;
+import io.tenantexport.jobs.io.PolicyDocumentDeserializer;
 import io.tenantexport.jobs.io.RawRecordDeserializer;
 import io.tenantexport.jobs.io.TenantDateBucketAssigner;
 import io.tenantexport.jobs.io.WarehouseUpsert;
 import io.tenantexport.schemas.AuditEvent;
 import io.tenantexport.schemas.LakeRecord;
+import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.QuarantineRecord;
 import io.tenantexport.schemas.WarehouseRollup;
 import java.util.regex.Pattern;
@@ -32,7 +34,29 @@ public final class ProductionIo {
   private ProductionIo() {}
 
   public static PipelineIo create(JobConfig c) {
-    return new PipelineIo(cdcSource(c), lake(c), warehouse(c), audit(c), quarantine(c));
+    return new PipelineIo(
+        cdcSource(c), policySource(c), lake(c), warehouse(c), audit(c), quarantine(c));
+  }
+
+  /**
+   * The policy control topic, always read from its beginning when the job starts without state: the
+   * newest valid version per tenant wins, so the whole history is safe to re-read (keep the topic
+   * compacted by key). A restored job continues from its checkpointed offsets.
+   */
+  public static KafkaSource<PolicyDocument> policySource(JobConfig c) {
+    KafkaSourceBuilder<PolicyDocument> b =
+        KafkaSource.<PolicyDocument>builder()
+            .setBootstrapServers(c.bootstrapServers())
+            .setGroupId(c.groupId() + "-policies")
+            .setTopics(c.policyControlTopic())
+            .setDeserializer(new PolicyDocumentDeserializer())
+            .setStartingOffsets(OffsetsInitializer.earliest())
+            .setProperty("commit.offsets.on.checkpoint", "true")
+            .setProperty("partition.discovery.interval.ms", "30000");
+    if (c.bounded()) {
+      b.setBounded(OffsetsInitializer.latest());
+    }
+    return b.build();
   }
 
   public static KafkaSource<RawRecord> cdcSource(JobConfig c) {

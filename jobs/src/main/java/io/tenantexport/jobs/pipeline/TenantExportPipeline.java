@@ -3,16 +3,21 @@ package io.tenantexport.jobs.pipeline;
 import io.tenantexport.common.Ids;
 import io.tenantexport.common.cdc.RawRecord;
 import io.tenantexport.jobs.config.JobConfig;
+import io.tenantexport.jobs.io.TenantDateBucketAssigner;
 import io.tenantexport.jobs.operators.DecodeFunction;
+import io.tenantexport.jobs.operators.Policies;
 import io.tenantexport.jobs.operators.QuarantineAuditor;
 import io.tenantexport.jobs.operators.ScopeDeduplicator;
+import io.tenantexport.jobs.operators.SinkGuard;
 import io.tenantexport.jobs.operators.Tags;
 import io.tenantexport.jobs.operators.TenantWindowAggregator;
 import io.tenantexport.schemas.AuditEvent;
 import io.tenantexport.schemas.AuditType;
 import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.LakeRecord;
+import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.QuarantineRecord;
+import io.tenantexport.schemas.WarehouseRollup;
 import java.time.Instant;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -20,6 +25,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -28,15 +34,17 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * The whole dataflow of the export job, in one place:
  *
  * <pre>
- * Kafka CDC topics ─► decode + validate ──────────────────────────────► quarantine topic (+ audit)
- *                          │ changes and markers
+ * policy control topic ─► broadcast ────────────┬──────────────┐ (policy audit events)
+ *                                               ▼              │
+ * Kafka CDC topics ─► decode + validate + redact (tenant policy) ──► quarantine topic, sealed (+ audit)
+ *                          │ redacted changes and markers      │
  *                          ▼ keyBy(scope: row of a mutable table | tenant's append-only table)
  *                     dedupe (high-water mark) + row images / tenant attribution ─► quarantine
- *                          │
+ *                          │                   (offboarding clears a tenant's scopes)
  *                          ▼ keyBy(tenant)
- *                     per-tenant clock + tumbling windows ──► Parquet lake tenant_id=…/dt=…/
- *                          ├─ rollups ──────────────────────► PostgreSQL (guarded upsert)
- *                          └─ receipts, late events ─┐
+ *                     per-tenant clock + tumbling windows ─► guard ─► Parquet lake tenant_id=…/dt=…/
+ *                          ├─ rollups ─────────────────────► guard ─► PostgreSQL (guarded upsert, RLS)
+ *                          └─ receipts, late events ─┐        (refusals ─► quarantine + audit)
  *                     job start ─────────────────────┴──────► audit topic (exactly-once)
  * </pre>
  *
@@ -61,6 +69,7 @@ public final class TenantExportPipeline {
   public static void build(StreamExecutionEnvironment env, JobConfig c, PipelineIo io) {
     var spec = c.spec();
     AvroTypeInfo<ChangeEvent> changeType = new AvroTypeInfo<>(ChangeEvent.class);
+    AvroTypeInfo<AuditEvent> auditType = new AvroTypeInfo<>(AuditEvent.class);
 
     DataStream<RawRecord> raw =
         env.fromSource(
@@ -69,17 +78,40 @@ public final class TenantExportPipeline {
                 "cdc-source",
                 TypeInformation.of(RawRecord.class))
             .uid("cdc-source");
+    BroadcastStream<PolicyDocument> policies =
+        env.fromSource(
+                io.policySource(),
+                WatermarkStrategy.noWatermarks(),
+                "policy-source",
+                new AvroTypeInfo<>(PolicyDocument.class))
+            .uid("policy-source")
+            .broadcast(Policies.STATE);
 
     SingleOutputStreamOperator<ChangeEvent> decoded =
-        raw.process(new DecodeFunction(spec, c.jobVersion()), changeType)
+        raw.connect(policies)
+            .process(
+                new DecodeFunction(
+                    spec,
+                    c.jobVersion(),
+                    c.policyDocuments(),
+                    c.policyFolder(),
+                    c.keyOptions(),
+                    c.quarantineKeyId()),
+                changeType)
             .uid("decode")
-            .name("decode + validate");
+            .name("decode + validate + redact");
 
     SingleOutputStreamOperator<ChangeEvent> deduped =
         decoded
             .keyBy(ChangeEvent::getScopeKey)
+            .connect(policies)
             .process(
-                new ScopeDeduplicator(spec, c.jobVersion(), c.orphanTimeout().toMillis()),
+                new ScopeDeduplicator(
+                    spec,
+                    c.jobVersion(),
+                    c.orphanTimeout().toMillis(),
+                    c.policyDocuments(),
+                    c.policyFolder()),
                 changeType)
             .uid("dedupe")
             .name("dedupe + row images");
@@ -93,18 +125,53 @@ public final class TenantExportPipeline {
             .uid("tenant-windows")
             .name("per-tenant windows");
 
-    exported.sinkTo(io.lake()).uid("lake-sink").name("lake (Parquet)");
-    exported
-        .getSideOutput(Tags.ROLLUPS)
-        .sinkTo(io.warehouse())
-        .uid("warehouse-sink")
-        .name("warehouse (PostgreSQL)");
+    // Guards run chained behind the tenant-keyed operator: last check before anything is written.
+    SingleOutputStreamOperator<LakeRecord> lakeRows =
+        exported
+            .process(
+                new SinkGuard<LakeRecord>(
+                    "lake",
+                    LakeRecord::getTenantId,
+                    r ->
+                        TenantDateBucketAssigner.tenantOfBucket(
+                            TenantDateBucketAssigner.bucketId(r)),
+                    LakeRecord::getEventId,
+                    spec.version(),
+                    c.jobVersion()),
+                new AvroTypeInfo<>(LakeRecord.class))
+            .uid("lake-guard")
+            .name("lake tenant guard");
+    lakeRows.sinkTo(io.lake()).uid("lake-sink").name("lake (Parquet)");
+    SingleOutputStreamOperator<WarehouseRollup> rollups =
+        exported
+            .getSideOutput(Tags.ROLLUPS)
+            .process(
+                new SinkGuard<WarehouseRollup>(
+                    "warehouse",
+                    WarehouseRollup::getTenantId,
+                    WarehouseRollup::getTenantId,
+                    r ->
+                        Ids.of(
+                            r.getTenantId(),
+                            r.getMetric(),
+                            r.getDimensions(),
+                            r.getWindowStart().toString()),
+                    spec.version(),
+                    c.jobVersion()),
+                new AvroTypeInfo<>(WarehouseRollup.class))
+            .uid("warehouse-guard")
+            .name("warehouse tenant guard");
+    rollups.sinkTo(io.warehouse()).uid("warehouse-sink").name("warehouse (PostgreSQL)");
 
     DataStream<QuarantineRecord> quarantined =
-        decoded.getSideOutput(Tags.QUARANTINE).union(deduped.getSideOutput(Tags.QUARANTINE));
+        decoded
+            .getSideOutput(Tags.QUARANTINE)
+            .union(
+                deduped.getSideOutput(Tags.QUARANTINE),
+                lakeRows.getSideOutput(Tags.QUARANTINE),
+                rollups.getSideOutput(Tags.QUARANTINE));
     quarantined.sinkTo(io.quarantine()).uid("quarantine-sink").name("quarantine topic");
 
-    AvroTypeInfo<AuditEvent> auditType = new AvroTypeInfo<>(AuditEvent.class);
     DataStream<AuditEvent> quarantineAudit =
         quarantined
             .map(new QuarantineAuditor(), auditType)
@@ -114,7 +181,12 @@ public final class TenantExportPipeline {
         env.fromData(auditType, jobStart(c, Instant.now())).uid("job-start").name("job start");
     exported
         .getSideOutput(Tags.AUDIT)
-        .union(quarantineAudit, jobStart)
+        .union(
+            quarantineAudit,
+            jobStart,
+            decoded.getSideOutput(Tags.AUDIT),
+            lakeRows.getSideOutput(Tags.AUDIT),
+            rollups.getSideOutput(Tags.AUDIT))
         .sinkTo(io.audit())
         .uid("audit-sink")
         .name("audit topic");

@@ -3,10 +3,12 @@ package io.tenantexport.jobs.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class JobConfigTest {
   private static final Path FILE = Path.of("../deploy/job.yaml");
@@ -58,5 +60,28 @@ class JobConfigTest {
                 JobConfig.load(
                     FILE, new String[] {"--kafka.audit_topic=tenant-export.quarantine"}, Map.of()))
         .hasMessageContaining("must all differ");
+  }
+
+  @Test
+  void anInvalidPolicyFolderStopsTheSubmissionNamingFileAndLine(@TempDir Path dir)
+      throws Exception {
+    Files.writeString(
+        dir.resolve("t00-acme.yaml"),
+        "tenant: t00-acme\nversion: 1\nstatus: active\ntables:\n  no_such_table:\n    x: keep\n");
+    assertThatThrownBy(
+            () -> JobConfig.load(FILE, new String[] {"--policy.folder=" + dir}, Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("policy.folder")
+        .hasMessageContaining("t00-acme.yaml:5")
+        .hasMessageContaining("no_such_table");
+  }
+
+  @Test
+  void pathsInTheJobFileAreRelativeToIt() {
+    JobConfig c = JobConfig.load(FILE, new String[0], Map.of());
+    assertThat(Path.of(c.policyFolder()))
+        .isEqualTo(FILE.toAbsolutePath().getParent().resolve("policies").normalize());
+    assertThat(c.policyDocuments()).containsKey("t00-acme");
+    assertThat(c.keyOptions()).containsEntry("provider", "local");
   }
 }

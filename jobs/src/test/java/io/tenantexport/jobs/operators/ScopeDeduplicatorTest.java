@@ -11,21 +11,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.Disposition;
+import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.QuarantineRecord;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class ScopeDeduplicatorTest {
   private static final long ORPHAN_TIMEOUT = 60_000;
-  private KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, ChangeEvent> harness;
+  private KeyedBroadcastOperatorTestHarness<String, ChangeEvent, PolicyDocument, ChangeEvent>
+      harness;
 
   @BeforeEach
   void setUp() throws Exception {
@@ -38,12 +42,23 @@ class ScopeDeduplicatorTest {
     harness.close();
   }
 
-  private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, ChangeEvent>
+  private static KeyedBroadcastOperatorTestHarness<String, ChangeEvent, PolicyDocument, ChangeEvent>
       newHarness() throws Exception {
-    return new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new ScopeDeduplicator(TestChanges.SPEC, "test", ORPHAN_TIMEOUT)),
+    return new KeyedBroadcastOperatorTestHarness<>(
+        new CoBroadcastWithKeyedOperator<>(
+            new ScopeDeduplicator(TestChanges.SPEC, "test", ORPHAN_TIMEOUT, Map.of(), "policies"),
+            List.of(Policies.STATE)),
         ChangeEvent::getScopeKey,
-        Types.STRING);
+        Types.STRING,
+        128,
+        1,
+        0);
+  }
+
+  /** Keyed state entries of all keys (the broadcast harness has no such count of its own). */
+  private int keyedStateEntries() {
+    return ((HeapKeyedStateBackend<?>) harness.getOperator().getKeyedStateBackend())
+        .numKeyValueStateEntries();
   }
 
   private List<ChangeEvent> out() {
@@ -253,7 +268,7 @@ class ScopeDeduplicatorTest {
     assertThat(out()).extracting(ChangeEvent::getOp).containsExactly("c", "d");
     assertThat(out().get(1).getTenantId()).isEqualTo("acme");
     assertThat(out().get(1).getBefore()).containsEntry("amount", "10.00");
-    assertThat(harness.numKeyedStateEntries()).isEqualTo(1); // one row, nothing pending
+    assertThat(keyedStateEntries()).isEqualTo(1); // one row, nothing pending
   }
 
   @Test
@@ -279,7 +294,7 @@ class ScopeDeduplicatorTest {
   @Test
   void endOfInputQuarantinesWhatStillWaits() throws Exception {
     harness.processElement(orderChange(null, "d", 9, T0, 102, image("id", "9"), null), 0);
-    harness.processWatermark(Long.MAX_VALUE);
+    harness.watermark(Long.MAX_VALUE);
     assertThat(quarantined())
         .extracting(QuarantineRecord::getReasonCode)
         .containsExactly("UNATTRIBUTABLE_CHANGE");
@@ -351,6 +366,79 @@ class ScopeDeduplicatorTest {
             .build();
     harness.processElement(marker, 0);
     assertThat(out()).containsExactly(marker);
-    assertThat(harness.numKeyedStateEntries()).isZero();
+    assertThat(keyedStateEntries()).isZero();
+  }
+
+  private static PolicyDocument policy(String tenant, long version, String status) {
+    return PolicyDocument.newBuilder()
+        .setTenantId(tenant)
+        .setText(
+            "tenant: "
+                + tenant
+                + "\nversion: "
+                + version
+                + "\nstatus: "
+                + status
+                + "\ntables:\n  views:\n    page: keep\n  orders:\n    status: keep\n")
+        .setOrigin("policies/0@" + version)
+        .build();
+  }
+
+  @Test
+  void offboardingClearsEveryScopeOfTheTenantAndTellsItsWindowOperator() throws Exception {
+    harness.processElement(
+        orderChange("globex", "c", 8, T0, 90, null, order("globex", 8, T0, "created", "1.00")), 0);
+    int globexOnly = keyedStateEntries();
+    harness.processElement(viewInsert("acme", 1, T0, 100), 0);
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 101, null, order("acme", 7, T0, "created", "10.00")), 0);
+    assertThat(keyedStateEntries()).isGreaterThan(globexOnly);
+
+    harness.processBroadcastElement(policy("acme", 2, "offboarded"), 0);
+
+    assertThat(keyedStateEntries()).isEqualTo(globexOnly);
+    ChangeEvent marker = out().get(out().size() - 1);
+    assertThat(marker.getDisposition()).isEqualTo(Disposition.OFFBOARDED);
+    assertThat(marker.getTenantId()).isEqualTo("acme");
+
+    // A change decoded before the decision, still in flight: dropped, nothing recreated.
+    int outputs = out().size();
+    harness.processElement(viewInsert("acme", 2, T0 + 1, 102), 0);
+    assertThat(out()).hasSize(outputs);
+    assertThat(keyedStateEntries()).isEqualTo(globexOnly);
+  }
+
+  @Test
+  void anOlderOrInvalidPolicyChangesNothing() throws Exception {
+    harness.processBroadcastElement(policy("acme", 3, "active"), 0);
+    harness.processBroadcastElement(policy("acme", 2, "offboarded"), 0);
+    harness.processBroadcastElement(policy("acme", 4, "gone"), 0);
+    harness.processElement(viewInsert("acme", 1, T0, 100), 0);
+    assertThat(dispositions()).containsExactly(Disposition.APPLY);
+  }
+
+  @Test
+  void policiesSurviveASnapshotAndRestore() throws Exception {
+    harness.processBroadcastElement(policy("acme", 2, "offboarded"), 0);
+    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    harness.close();
+    harness = newHarness();
+    harness.initializeState(snapshot);
+    harness.open();
+    harness.processElement(viewInsert("acme", 1, T0, 100), 0);
+    assertThat(out()).isEmpty();
+    assertThat(keyedStateEntries()).isZero();
+  }
+
+  @Test
+  void aDeleteExportingTheStoredImageCarriesThePolicyVersionThatRedactedIt() throws Exception {
+    ChangeEvent insert =
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00"));
+    insert.setPolicyVersion(3L);
+    harness.processElement(insert, 0);
+    ChangeEvent keyOnlyDelete = orderChange(null, "d", 7, T0 + 1, 101, image("id", "7"), null);
+    harness.processElement(keyOnlyDelete, 0);
+    assertThat(out()).extracting(ChangeEvent::getPolicyVersion).containsExactly(3L, 3L);
+    assertThat(out().get(1).getBefore()).isEqualTo(order("acme", 7, T0, "created", "10.00"));
   }
 }

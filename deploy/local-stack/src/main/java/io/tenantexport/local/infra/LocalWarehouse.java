@@ -214,6 +214,37 @@ public final class LocalWarehouse implements AutoCloseable {
     return applied;
   }
 
+  /** A login the export job writes as: a member of {@code tenant_export_writer}, nothing more. */
+  public record Login(String user, String password) {}
+
+  /**
+   * Creates (or resets the password of) login {@code user}, granted {@code tenant_export_writer}
+   * (created by the migrations): the job then writes under row-level security, as in production,
+   * instead of as the superuser that bypasses it. Needs {@link #migrate()} first, and a connecting
+   * user allowed to create roles.
+   */
+  public Login writerLogin(String user) throws SQLException {
+    byte[] secret = new byte[18];
+    new java.security.SecureRandom().nextBytes(secret);
+    String password = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+    try (Connection c = connect();
+        java.sql.Statement st = c.createStatement()) {
+      String quoted = st.enquoteIdentifier(user, true);
+      boolean exists;
+      try (java.sql.PreparedStatement ps =
+          c.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
+        ps.setString(1, user);
+        try (java.sql.ResultSet rs = ps.executeQuery()) {
+          exists = rs.next();
+        }
+      }
+      String literal = st.enquoteLiteral(password);
+      st.execute((exists ? "ALTER ROLE " : "CREATE ROLE ") + quoted + " LOGIN PASSWORD " + literal);
+      st.execute("GRANT tenant_export_writer TO " + quoted);
+    }
+    return new Login(user, password);
+  }
+
   /** Stops the embedded server (deleting a temporary data directory); leaves an external one be. */
   @Override
   public void close() {
