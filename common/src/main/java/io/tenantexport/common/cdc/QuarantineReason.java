@@ -41,6 +41,11 @@ public enum QuarantineReason {
   /** The tenant's policy does not list the change's table. */
   TABLE_NOT_ALLOWED,
   /**
+   * The tenant's policy could not be applied to the change (a value its rule cannot take, or a key
+   * no longer available): refused rather than exported unredacted.
+   */
+  UNREDACTABLE,
+  /**
    * A record about to be written named a tenant other than the key or partition it was written
    * under: the sink guard refused it (a bug upstream, never an input problem).
    */

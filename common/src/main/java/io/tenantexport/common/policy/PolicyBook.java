@@ -5,6 +5,7 @@ import io.tenantexport.common.tenant.TenantId;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -47,6 +48,16 @@ public final class PolicyBook {
    * file's stem).
    */
   public Outcome offer(String publishedFor, String text, String origin) {
+    return offer(publishedFor, text, origin, p -> null);
+  }
+
+  /**
+   * As {@link #offer(String, String, String)}, with one more check of a valid document before it
+   * replaces the policy in force: {@code vet} returns why the policy cannot be used here (for
+   * example a key it hashes with is missing), or null.
+   */
+  public Outcome offer(
+      String publishedFor, String text, String origin, Function<TenantPolicy, String> vet) {
     String claimed = TenantId.isValid(publishedFor) ? publishedFor : null;
     if (claimed == null) {
       return new Outcome.Rejected(
@@ -96,6 +107,10 @@ public final class PolicyBook {
                 + p.version()
                 + " is already in force with different content; raise the version");
       }
+    }
+    String unusable = vet.apply(p);
+    if (unusable != null) {
+      return new Outcome.Rejected(tenant, p.version(), origin + ": " + unusable);
     }
     policies.put(tenant, p);
     texts.put(tenant, text);

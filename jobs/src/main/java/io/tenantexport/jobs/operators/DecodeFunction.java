@@ -7,8 +7,10 @@ import io.tenantexport.common.cdc.RawRecord;
 import io.tenantexport.common.keys.KeyProvider;
 import io.tenantexport.common.keys.KeyProviders;
 import io.tenantexport.common.keys.QuarantineCipher;
+import io.tenantexport.common.policy.FieldAction;
 import io.tenantexport.common.policy.PolicyBook;
 import io.tenantexport.common.policy.Redactor;
+import io.tenantexport.common.policy.TablePolicy;
 import io.tenantexport.common.policy.TenantPolicy;
 import io.tenantexport.common.policy.TenantStatus;
 import io.tenantexport.common.spec.ExportSpec;
@@ -100,6 +102,13 @@ public final class DecodeFunction
     redactor = new Redactor(spec, keys);
     cipher = new QuarantineCipher(quarantineKeyId, keys.quarantineKey(quarantineKeyId));
     book = Policies.seeded(spec, folderPolicies, policyFolder);
+    for (String tenant : folderPolicies.keySet()) {
+      String missing = missingKey(book.get(tenant));
+      if (missing != null) {
+        // Fail before the first record: a job that cannot pseudonymise must not start.
+        throw new IllegalStateException("policy folder " + policyFolder + ": " + missing);
+      }
+    }
     restoredOffered = false;
     // Every instance applies every policy update; one of them reports it.
     auditor = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0;
@@ -213,12 +222,64 @@ public final class DecodeFunction
           out);
       return;
     }
-    e.setBefore(redactor.apply(policy, table, e.getBefore()));
-    e.setAfter(redactor.apply(policy, table, e.getAfter()));
+    try {
+      e.setBefore(redactor.apply(policy, table, e.getBefore()));
+      e.setAfter(redactor.apply(policy, table, e.getAfter()));
+    } catch (RuntimeException ex) {
+      // Policies are vetted against the spec and the keys before they apply, so this is a value the
+      // decoder let through that a rule cannot take, or a key withdrawn since: refuse the change
+      // (replayable), never the job. The redactor's messages name rules and columns, not values.
+      quarantine(
+          raw,
+          QuarantineReason.UNREDACTABLE,
+          "policy version "
+              + policy.version()
+              + " of tenant "
+              + tenant
+              + " cannot redact the change at "
+              + origin
+              + ": "
+              + ex.getMessage(),
+          tenant,
+          table,
+          ctx,
+          out);
+      return;
+    }
     e.setPolicyVersion(policy.version());
     seal(e, origin);
     decoded.inc();
     out.collect(e);
+  }
+
+  /**
+   * Why an active policy cannot be used with this job's keys (a key it hashes with is missing), or
+   * null. Paused and offboarded policies redact nothing, so they need no keys.
+   */
+  private String missingKey(TenantPolicy p) {
+    if (p == null || p.status() != TenantStatus.ACTIVE) {
+      return null;
+    }
+    for (TablePolicy t : p.tables().values()) {
+      for (Map.Entry<String, FieldAction> f : t.fields().entrySet()) {
+        if (f.getValue() instanceof FieldAction.Hash h) {
+          try {
+            keys.tenantKey(p.tenant(), h.keyId());
+          } catch (RuntimeException ex) {
+            return "tenant "
+                + p.tenant().value()
+                + " hashes "
+                + t.table()
+                + "."
+                + f.getKey()
+                + " with key "
+                + h.keyId()
+                + ", which the key provider does not have";
+          }
+        }
+      }
+    }
+    return null;
   }
 
   private void quarantine(
@@ -254,7 +315,8 @@ public final class DecodeFunction
       throws Exception {
     BroadcastState<String, PolicyDocument> state = ctx.getBroadcastState(Policies.STATE);
     offerRestored(state);
-    PolicyBook.Outcome outcome = book.offer(doc.getTenantId(), doc.getText(), doc.getOrigin());
+    PolicyBook.Outcome outcome =
+        book.offer(doc.getTenantId(), doc.getText(), doc.getOrigin(), this::missingKey);
     if (outcome instanceof PolicyBook.Outcome.Unchanged) {
       return;
     }
