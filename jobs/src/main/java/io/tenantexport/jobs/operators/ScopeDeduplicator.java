@@ -57,10 +57,12 @@ import org.apache.flink.util.Collector;
  * after the row's last change (the spec's per-table setting); append-only marks are kept for as
  * long as the tenant exists.
  *
- * <p>Tenant policies arrive on the broadcast input ({@link Policies}). When a tenant is offboarded,
- * every scope it owns is cleared at once (all keys of this operator's state are visited), an {@code
- * OFFBOARDED} marker tells the tenant's window operator to clear its state too, and changes of the
- * tenant still in flight from before the decision are dropped and counted.
+ * <p>Tenant policies arrive on the broadcast input ({@link Policies}). A change of a paused
+ * tenant's row (a key-only delete names no tenant, so decoding cannot tell) leaves as a {@code
+ * PAUSED} marker and changes nothing. When a tenant is offboarded, every scope it owns is cleared
+ * at once (all keys of this operator's state are visited), an {@code OFFBOARDED} marker tells the
+ * tenant's window operator to clear its state too, and changes of the tenant still in flight from
+ * before the decision are dropped and counted.
  *
  * <p>Output: applied changes with their tenant set and raw bytes dropped, and markers, ready to be
  * keyed by tenant.
@@ -215,6 +217,15 @@ public final class ScopeDeduplicator
               jobVersion);
       ctx.output(Tags.QUARANTINE, q);
       out.collect(Quarantines.marker(e.getTenantId(), table.name(), e.getEventTime(), q));
+      return false;
+    }
+    String owner = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
+    TenantPolicy ownerPolicy = book.get(owner);
+    if (ownerPolicy != null && ownerPolicy.status() == TenantStatus.PAUSED) {
+      // A key-only delete names no tenant, so decoding could not see that its row's owner is
+      // paused: nothing of a paused tenant is exported or applied.
+      out.collect(
+          Quarantines.pausedMarker(owner, table.name(), e.getSourceTs(), e, ownerPolicy.version()));
       return false;
     }
     if (isReplay(table, s, e)) {

@@ -441,4 +441,23 @@ class ScopeDeduplicatorTest {
     assertThat(out()).extracting(ChangeEvent::getPolicyVersion).containsExactly(3L, 3L);
     assertThat(out().get(1).getBefore()).isEqualTo(order("acme", 7, T0, "created", "10.00"));
   }
+
+  @Test
+  void aKeyOnlyDeleteOfAPausedTenantsRowChangesNothing() throws Exception {
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    int entries = keyedStateEntries();
+    harness.processBroadcastElement(policy("acme", 2, "paused"), 0);
+    harness.processElement(orderChange(null, "d", 7, T0 + 1, 101, image("id", "7"), null), 0);
+    assertThat(dispositions()).containsExactly(Disposition.APPLY, Disposition.PAUSED);
+    assertThat(out().get(1).getTenantId()).isEqualTo("acme");
+    assertThat(keyedStateEntries()).isEqualTo(entries);
+
+    // Resumed: the same delete now applies, retracting the stored image.
+    harness.processBroadcastElement(policy("acme", 3, "active"), 0);
+    harness.processElement(orderChange(null, "d", 7, T0 + 1, 101, image("id", "7"), null), 0);
+    assertThat(dispositions())
+        .containsExactly(Disposition.APPLY, Disposition.PAUSED, Disposition.APPLY);
+    assertThat(out().get(2).getBefore()).isEqualTo(order("acme", 7, T0, "created", "10.00"));
+  }
 }
