@@ -27,6 +27,7 @@ import java.io.Serializable;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -37,6 +38,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Decodes one Debezium change event (JSON, as the PostgreSQL and MySQL connectors write it, with or
@@ -102,8 +105,30 @@ public final class CdcDecoder implements Serializable {
 
   private final ExportSpec spec;
 
+  /** Key of the image digest in event ids; null: unkeyed (tests and tools only). */
+  private final SecretKeySpec eventIdKey;
+
+  /**
+   * A decoder whose event ids hash row images without a key. Only for tests and tools: an unkeyed
+   * id is a confirmation oracle for values a tenant's policy removes (guess a value, recompute the
+   * id, compare), so the job always uses {@link #CdcDecoder(ExportSpec, byte[])}.
+   */
   public CdcDecoder(ExportSpec spec) {
     this.spec = Objects.requireNonNull(spec, "spec");
+    this.eventIdKey = null;
+  }
+
+  /**
+   * A decoder whose event ids digest the row images with HMAC-SHA256 under {@code eventIdKey}: ids
+   * stay deterministic (a replay of a change has the same id), but without the key nobody holding
+   * an exported id can test guesses of the plaintext behind it.
+   */
+  public CdcDecoder(ExportSpec spec, byte[] eventIdKey) {
+    this.spec = Objects.requireNonNull(spec, "spec");
+    if (eventIdKey == null || eventIdKey.length < 16) {
+      throw new IllegalArgumentException("an event id key needs at least 16 bytes");
+    }
+    this.eventIdKey = new SecretKeySpec(eventIdKey.clone(), "HmacSHA256");
   }
 
   /**
@@ -757,7 +782,7 @@ public final class CdcDecoder implements Serializable {
     return out;
   }
 
-  private static String eventId(
+  private String eventId(
       String table,
       Position position,
       String rowKey,
@@ -769,14 +794,38 @@ public final class CdcDecoder implements Serializable {
     // Every part is a spec name, a number list or compact JSON, none of which can hold Ids' raw
     // 0x1f
     // separator, so distinct inputs never run together.
+    String beforeJson = CanonicalValue.compact(sorted(before));
+    String afterJson = CanonicalValue.compact(sorted(after));
+    if (eventIdKey == null) {
+      return Ids.of(
+          table, position.kind(), pos, rowKey == null ? "" : rowKey, op, beforeJson, afterJson);
+    }
     return Ids.of(
         table,
         position.kind(),
         pos,
         rowKey == null ? "" : rowKey,
         op,
-        CanonicalValue.compact(sorted(before)),
-        CanonicalValue.compact(sorted(after)));
+        imageDigest(beforeJson + '\u001f' + afterJson));
+  }
+
+  /** A keyed decoder holds its key: it is built where it runs, never shipped or stored. */
+  private void writeObject(java.io.ObjectOutputStream out) throws IOException {
+    if (eventIdKey != null) {
+      throw new java.io.NotSerializableException(
+          "a CdcDecoder with an event id key must not be serialized; build it in open()");
+    }
+    out.defaultWriteObject();
+  }
+
+  private String imageDigest(String images) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(eventIdKey);
+      return HexFormat.of().formatHex(mac.doFinal(images.getBytes(StandardCharsets.UTF_8)));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
   }
 
   private static JsonNode sorted(Map<String, String> image) {

@@ -5,7 +5,6 @@ import io.tenantexport.common.tenant.TenantId;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -16,13 +15,13 @@ import java.util.stream.Collectors;
  * policy in force stays.
  *
  * <p>Every operator that needs policies keeps its own book, fed with the same documents in the same
- * order (the policy folder, then the broadcast state, then control-topic updates), so every
- * parallel instance reaches the same decision. Not thread-safe.
+ * order (the policy folder, then the broadcast state, then control-topic updates). The decision is
+ * a function of the documents and the spec alone (nothing local, such as which keys a machine has),
+ * so every parallel instance of every operator reaches the same one. Not thread-safe.
  */
 public final class PolicyBook {
   private final ExportSpec spec;
   private final Map<String, TenantPolicy> policies = new HashMap<>();
-  private final Map<String, String> texts = new HashMap<>();
 
   public PolicyBook(ExportSpec spec) {
     this.spec = spec;
@@ -48,16 +47,6 @@ public final class PolicyBook {
    * file's stem).
    */
   public Outcome offer(String publishedFor, String text, String origin) {
-    return offer(publishedFor, text, origin, p -> null);
-  }
-
-  /**
-   * As {@link #offer(String, String, String)}, with one more check of a valid document before it
-   * replaces the policy in force: {@code vet} returns why the policy cannot be used here (for
-   * example a key it hashes with is missing), or null.
-   */
-  public Outcome offer(
-      String publishedFor, String text, String origin, Function<TenantPolicy, String> vet) {
     String claimed = TenantId.isValid(publishedFor) ? publishedFor : null;
     if (claimed == null) {
       return new Outcome.Rejected(
@@ -96,7 +85,8 @@ public final class PolicyBook {
                 + " in force");
       }
       if (p.version() == current.version()) {
-        if (texts.get(tenant).equals(text)) {
+        // Content, not text, as the lint compares: a comment or layout change is no new policy.
+        if (current.sameContent(p)) {
           return new Outcome.Unchanged(current);
         }
         return new Outcome.Rejected(
@@ -108,12 +98,7 @@ public final class PolicyBook {
                 + " is already in force with different content; raise the version");
       }
     }
-    String unusable = vet.apply(p);
-    if (unusable != null) {
-      return new Outcome.Rejected(tenant, p.version(), origin + ": " + unusable);
-    }
     policies.put(tenant, p);
-    texts.put(tenant, text);
     return new Outcome.Applied(p, current == null ? 0 : current.version());
   }
 
@@ -124,6 +109,11 @@ public final class PolicyBook {
         .filter(Outcome.Rejected.class::isInstance)
         .map(Outcome.Rejected.class::cast)
         .toList();
+  }
+
+  /** The spec documents are validated against. */
+  public ExportSpec spec() {
+    return spec;
   }
 
   /** The policy in force for {@code tenant}, or null. */

@@ -76,6 +76,7 @@ public final class JobConfig implements Serializable {
     DEFAULTS.put("keys.keystore", "");
     DEFAULTS.put("keys.password_file", "");
     DEFAULTS.put("keys.quarantine_key", "q1");
+    DEFAULTS.put("keys.event_id_key", "q1");
   }
 
   /** Settings holding paths, resolved against the job file's folder when relative. */
@@ -119,6 +120,7 @@ public final class JobConfig implements Serializable {
   private final String policyControlTopic;
   private final TreeMap<String, String> keyOptions;
   private final String quarantineKeyId;
+  private final String eventIdKeyId;
 
   private JobConfig(Values v, ExportSpec spec, String password) {
     this.jobName = v.text("job.name");
@@ -154,6 +156,7 @@ public final class JobConfig implements Serializable {
       }
     }
     this.quarantineKeyId = v.text("keys.quarantine_key");
+    this.eventIdKeyId = v.text("keys.event_id_key");
     if (keyOptions.get("provider").equals("local") && !keyOptions.containsKey("keystore")) {
       throw v.error("keys.keystore", "is required with keys.provider local");
     }
@@ -175,10 +178,21 @@ public final class JobConfig implements Serializable {
       throw v.error("kafka.topics", "set exactly one of kafka.topics and kafka.topic_pattern");
     }
     if (!topicPattern.isEmpty()) {
+      Pattern p;
       try {
-        Pattern.compile(topicPattern);
+        p = Pattern.compile(topicPattern);
       } catch (PatternSyntaxException e) {
         throw v.error("kafka.topic_pattern", "not a regular expression: " + e.getDescription());
+      }
+      for (String own :
+          List.of(
+              v.text("kafka.audit_topic"),
+              v.text("kafka.quarantine_topic"),
+              v.text("policy.control_topic"))) {
+        if (p.matcher(own).matches()) {
+          // The job would read its own output back and quarantine it again, without end.
+          throw v.error("kafka.topic_pattern", "matches the job's own topic " + own);
+        }
       }
     }
     if (checkpointInterval.toMillis() < 100) {
@@ -540,6 +554,14 @@ public final class JobConfig implements Serializable {
     return quarantineKeyId;
   }
 
+  /**
+   * Id of the key (in the quarantine key ring) that event ids digest row images with. Changing it
+   * changes every event id: keep it for the life of an export version.
+   */
+  public String eventIdKeyId() {
+    return eventIdKeyId;
+  }
+
   /** Every setting with its value, the password redacted: safe to log at start-up. */
   @Override
   public String toString() {
@@ -572,6 +594,7 @@ public final class JobConfig implements Serializable {
     m.put("policy.control_topic", policyControlTopic);
     keyOptions.forEach((k, val) -> m.put("keys." + k, val));
     m.put("keys.quarantine_key", quarantineKeyId);
+    m.put("keys.event_id_key", eventIdKeyId);
     return "JobConfig" + m;
   }
 }

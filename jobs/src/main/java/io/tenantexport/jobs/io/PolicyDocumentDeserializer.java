@@ -29,6 +29,7 @@ public final class PolicyDocumentDeserializer
             .setTenantId(r.key() == null ? "" : new String(r.key(), StandardCharsets.UTF_8))
             .setText(new String(r.value(), StandardCharsets.UTF_8))
             .setOrigin(r.topic() + "/" + r.partition() + "@" + r.offset())
+            .setPublishedAt(Math.max(0L, r.timestamp()))
             .build());
   }
 

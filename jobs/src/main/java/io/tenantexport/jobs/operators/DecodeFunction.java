@@ -19,10 +19,15 @@ import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.QuarantineRecord;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import javax.crypto.Mac;
+import javax.crypto.SecretKey;
+import javax.crypto.spec.SecretKeySpec;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.BroadcastState;
 import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
@@ -58,6 +63,7 @@ public final class DecodeFunction
   private final String policyFolder;
   private final TreeMap<String, String> keyOptions;
   private final String quarantineKeyId;
+  private final String eventIdKeyId;
 
   private transient CdcDecoder decoder;
   private transient KeyProvider keys;
@@ -86,19 +92,21 @@ public final class DecodeFunction
       Map<String, String> folderPolicies,
       String policyFolder,
       Map<String, String> keyOptions,
-      String quarantineKeyId) {
+      String quarantineKeyId,
+      String eventIdKeyId) {
     this.spec = spec;
     this.jobVersion = jobVersion;
     this.folderPolicies = new TreeMap<>(folderPolicies);
     this.policyFolder = policyFolder;
     this.keyOptions = new TreeMap<>(keyOptions);
     this.quarantineKeyId = quarantineKeyId;
+    this.eventIdKeyId = eventIdKeyId;
   }
 
   @Override
   public void open(OpenContext ctx) {
-    decoder = new CdcDecoder(spec);
     keys = KeyProviders.open(keyOptions);
+    decoder = new CdcDecoder(spec, eventIdKey(keys.quarantineKey(eventIdKeyId)));
     redactor = new Redactor(spec, keys);
     cipher = new QuarantineCipher(quarantineKeyId, keys.quarantineKey(quarantineKeyId));
     book = Policies.seeded(spec, folderPolicies, policyFolder);
@@ -254,7 +262,10 @@ public final class DecodeFunction
 
   /**
    * Why an active policy cannot be used with this job's keys (a key it hashes with is missing), or
-   * null. Paused and offboarded policies redact nothing, so they need no keys.
+   * null. Paused and offboarded policies redact nothing, so they need no keys. Checked for the
+   * folder at start-up only: whether a later update applies must not depend on the keys one machine
+   * has (every instance must decide alike); its changes are quarantined as {@code UNREDACTABLE}
+   * while a key is missing.
    */
   private String missingKey(TenantPolicy p) {
     if (p == null || p.status() != TenantStatus.ACTIVE) {
@@ -290,6 +301,11 @@ public final class DecodeFunction
       String table,
       ReadOnlyContext ctx,
       Collector<ChangeEvent> out) {
+    TenantPolicy policy = book.get(tenant);
+    if (policy != null && policy.status() == TenantStatus.OFFBOARDED) {
+      offboarded.inc(); // nothing of an offboarded tenant is kept, not even sealed
+      return;
+    }
     quarantined.get(code).inc();
     String origin = origin(raw);
     QuarantineRecord q =
@@ -315,8 +331,7 @@ public final class DecodeFunction
       throws Exception {
     BroadcastState<String, PolicyDocument> state = ctx.getBroadcastState(Policies.STATE);
     offerRestored(state);
-    PolicyBook.Outcome outcome =
-        book.offer(doc.getTenantId(), doc.getText(), doc.getOrigin(), this::missingKey);
+    PolicyBook.Outcome outcome = book.offer(doc.getTenantId(), doc.getText(), doc.getOrigin());
     if (outcome instanceof PolicyBook.Outcome.Unchanged) {
       return;
     }
@@ -371,6 +386,20 @@ public final class DecodeFunction
       out.put(column, structural ? image.get(column) : null);
     }
     return out;
+  }
+
+  /**
+   * The event-id key, derived from a key of the quarantine ring so that no extra secret has to be
+   * provisioned: event ids are then no oracle for values a policy removes (see {@link CdcDecoder}).
+   */
+  static byte[] eventIdKey(SecretKey base) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(base.getEncoded(), "HmacSHA256"));
+      return mac.doFinal("tenant-export event-id v1".getBytes(StandardCharsets.UTF_8));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
   }
 
   static String origin(RawRecord raw) {

@@ -2,6 +2,7 @@ package io.tenantexport.jobs.operators;
 
 import io.tenantexport.common.Ids;
 import io.tenantexport.common.policy.PolicyBook;
+import io.tenantexport.common.policy.PolicyParser;
 import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.schemas.AuditEvent;
 import io.tenantexport.schemas.AuditType;
@@ -45,7 +46,22 @@ public final class Policies {
   static void offerRestored(PolicyBook book, ReadOnlyBroadcastState<String, PolicyDocument> state)
       throws Exception {
     for (Map.Entry<String, PolicyDocument> e : state.immutableEntries()) {
-      book.offer(e.getKey(), e.getValue().getText(), e.getValue().getOrigin());
+      PolicyDocument d = e.getValue();
+      PolicyBook.Outcome o = book.offer(e.getKey(), d.getText(), d.getOrigin());
+      if (o instanceof PolicyBook.Outcome.Rejected r
+          && PolicyParser.parse(d.getText(), d.getOrigin(), book.spec())
+              instanceof PolicyParser.ParseResult.Invalid) {
+        // It was valid when it applied: the spec changed under it. Falling back to an older
+        // folder policy would silently undo a newer decision (an offboarding, a stricter rule).
+        throw new IllegalStateException(
+            "restored policy of tenant "
+                + e.getKey()
+                + " from "
+                + d.getOrigin()
+                + " no longer fits the export spec ("
+                + r.reason()
+                + "); publish a valid newer version, or start without state");
+      }
     }
   }
 
@@ -59,7 +75,9 @@ public final class Policies {
         AuditEvent.newBuilder()
             .setExportVersion(exportVersion)
             .setJobVersion(jobVersion)
-            .setEventTime(Instant.ofEpochMilli(now))
+            // The publication time is deterministic: a replay of the control record audits alike.
+            .setEventTime(
+                Instant.ofEpochMilli(doc.getPublishedAt() > 0 ? doc.getPublishedAt() : now))
             .setEmittedAt(Instant.ofEpochMilli(now))
             .setOrigin(doc.getOrigin());
     if (outcome instanceof PolicyBook.Outcome.Applied a) {

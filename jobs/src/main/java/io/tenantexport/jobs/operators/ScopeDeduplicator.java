@@ -228,6 +228,29 @@ public final class ScopeDeduplicator
           Quarantines.pausedMarker(owner, table.name(), e.getSourceTs(), e, ownerPolicy.version()));
       return false;
     }
+    if (ownerPolicy != null
+        && ownerPolicy.status() == TenantStatus.ACTIVE
+        && !ownerPolicy.allowsTable(table.name())) {
+      // Same reason as above: decoding could not check the table for a change naming no tenant.
+      QuarantineRecord q =
+          Quarantines.fromChange(
+              e,
+              QuarantineReason.TABLE_NOT_ALLOWED,
+              "table "
+                  + table.name()
+                  + " (change at "
+                  + origin(e)
+                  + ") is not allowed by tenant "
+                  + owner
+                  + "'s policy version "
+                  + ownerPolicy.version(),
+              owner,
+              spec.version(),
+              jobVersion);
+      ctx.output(Tags.QUARANTINE, q);
+      out.collect(Quarantines.marker(owner, table.name(), e.getSourceTs(), q));
+      return false;
+    }
     if (isReplay(table, s, e)) {
       duplicates.inc();
       String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();

@@ -21,10 +21,11 @@ import org.apache.flink.util.Collector;
  * record ({@code SINK_GUARD_MISMATCH}), a {@code SINK_GUARD_REJECTED} audit event and a count.
  *
  * <p>Runs chained behind the operator keyed by tenant, at its parallelism, so "the key it was
- * produced under" is checked as: the tenant's key group belongs to this subtask. The partition is
- * the one the sink will derive from the record ({@link Partitioner}), which must name the same
- * tenant. Stateless; such a rejection is a bug upstream, never an input problem, so it carries no
- * payload to replay: replay the tenant's source data once the bug is fixed.
+ * produced under" is checked as: the tenant's key group belongs to this subtask. The row's own
+ * tenant column, when it has one, must name the same tenant. The partition is the one the sink will
+ * derive from the record ({@link Partitioner}), which must name the same tenant. Stateless; such a
+ * rejection is a bug upstream, never an input problem, so it carries no payload to replay: replay
+ * the tenant's source data once the bug is fixed.
  *
  * @param <T> the sink's record type
  */
@@ -41,6 +42,11 @@ public final class SinkGuard<T> extends ProcessFunction<T, T> {
     String partitionTenant(T record);
   }
 
+  /** The tenant the exported row itself names (its tenant column), or null when it names none. */
+  public interface RowTenant<T> extends Serializable {
+    String rowTenant(T record);
+  }
+
   /** An identity of the record for the audit trail (an event id, a rollup's key). */
   public interface Describer<T> extends Serializable {
     String describe(T record);
@@ -49,6 +55,7 @@ public final class SinkGuard<T> extends ProcessFunction<T, T> {
   private final String sink;
   private final TenantOf<T> tenantOf;
   private final Partitioner<T> partitioner;
+  private final RowTenant<T> rowTenant;
   private final Describer<T> describer;
   private final int exportVersion;
   private final String jobVersion;
@@ -62,12 +69,14 @@ public final class SinkGuard<T> extends ProcessFunction<T, T> {
       String sink,
       TenantOf<T> tenantOf,
       Partitioner<T> partitioner,
+      RowTenant<T> rowTenant,
       Describer<T> describer,
       int exportVersion,
       String jobVersion) {
     this.sink = sink;
     this.tenantOf = tenantOf;
     this.partitioner = partitioner;
+    this.rowTenant = rowTenant;
     this.describer = describer;
     this.exportVersion = exportVersion;
     this.jobVersion = jobVersion;
@@ -154,6 +163,13 @@ public final class SinkGuard<T> extends ProcessFunction<T, T> {
           + tenant
           + " but would be written to the partition of "
           + TenantId.describe(partition);
+    }
+    String row = rowTenant.rowTenant(record);
+    if (row != null && !tenant.equals(row)) {
+      return "it is filed under tenant "
+          + tenant
+          + " but its row's tenant column names "
+          + TenantId.describe(row);
     }
     return null;
   }

@@ -21,6 +21,7 @@ import io.tenantexport.schemas.WarehouseRollup;
 import java.time.Instant;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
@@ -62,6 +63,9 @@ public final class TenantExportPipeline {
     // Every type is Avro or a POJO: a Kryo fallback would make savepoints impossible to evolve.
     Configuration conf = new Configuration();
     conf.set(PipelineOptions.GENERIC_TYPES, false);
+    // Unaligned checkpoints would persist in-flight records, and records in flight before the
+    // decoding operator are raw, unredacted CDC payloads: they must never reach a checkpoint.
+    conf.set(CheckpointingOptions.ENABLE_UNALIGNED, false);
     env.configure(conf);
   }
 
@@ -96,7 +100,8 @@ public final class TenantExportPipeline {
                     c.policyDocuments(),
                     c.policyFolder(),
                     c.keyOptions(),
-                    c.quarantineKeyId()),
+                    c.quarantineKeyId(),
+                    c.eventIdKeyId()),
                 changeType)
             .uid("decode")
             .name("decode + validate + redact");
@@ -126,6 +131,7 @@ public final class TenantExportPipeline {
             .name("per-tenant windows");
 
     // Guards run chained behind the tenant-keyed operator: last check before anything is written.
+    String tenantColumn = spec.tenantColumn();
     SingleOutputStreamOperator<LakeRecord> lakeRows =
         exported
             .process(
@@ -135,6 +141,7 @@ public final class TenantExportPipeline {
                     r ->
                         TenantDateBucketAssigner.tenantOfBucket(
                             TenantDateBucketAssigner.bucketId(r)),
+                    r -> r.getColumns().get(tenantColumn),
                     LakeRecord::getEventId,
                     spec.version(),
                     c.jobVersion()),
@@ -150,6 +157,7 @@ public final class TenantExportPipeline {
                     "warehouse",
                     WarehouseRollup::getTenantId,
                     WarehouseRollup::getTenantId,
+                    r -> null, // a rollup's only tenant is its key column
                     r ->
                         Ids.of(
                             r.getTenantId(),

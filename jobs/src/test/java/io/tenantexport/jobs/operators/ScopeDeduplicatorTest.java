@@ -460,4 +460,24 @@ class ScopeDeduplicatorTest {
         .containsExactly(Disposition.APPLY, Disposition.PAUSED, Disposition.APPLY);
     assertThat(out().get(2).getBefore()).isEqualTo(order("acme", 7, T0, "created", "10.00"));
   }
+
+  @Test
+  void aKeyOnlyDeleteOfATableTheOwnerMayNoLongerExportIsQuarantined() throws Exception {
+    harness.processElement(
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00")), 0);
+    harness.processBroadcastElement(
+        PolicyDocument.newBuilder()
+            .setTenantId("acme")
+            .setText(
+                "tenant: acme\nversion: 2\nstatus: active\ntables:\n  views:\n    page: keep\n")
+            .setOrigin("policies/0@2")
+            .build(),
+        0);
+    harness.processElement(orderChange(null, "d", 7, T0 + 1, 101, image("id", "7"), null), 0);
+    assertThat(dispositions()).containsExactly(Disposition.APPLY, Disposition.QUARANTINED);
+    assertThat(quarantined())
+        .singleElement()
+        .extracting(QuarantineRecord::getReasonCode)
+        .isEqualTo("TABLE_NOT_ALLOWED");
+  }
 }

@@ -21,7 +21,11 @@ class SinkGuardTest {
   private static final int PARALLELISM = 2;
 
   /** A record of a test sink: the tenant it names and the tenant of the partition it goes to. */
-  record Row(String tenant, String partition) {}
+  record Row(String tenant, String partition, String rowTenant) {
+    Row(String tenant, String partition) {
+      this(tenant, partition, tenant);
+    }
+  }
 
   private OneInputStreamOperatorTestHarness<Row, Row> harness;
 
@@ -30,7 +34,8 @@ class SinkGuardTest {
     harness =
         new OneInputStreamOperatorTestHarness<>(
             new ProcessOperator<>(
-                new SinkGuard<Row>("test", Row::tenant, Row::partition, Row::toString, 1, "v")),
+                new SinkGuard<Row>(
+                    "test", Row::tenant, Row::partition, Row::rowTenant, Row::toString, 1, "v")),
             MAX_PARALLELISM,
             PARALLELISM,
             0);
@@ -113,5 +118,16 @@ class SinkGuardTest {
     harness.processElement(new Row(null, null), 0);
     assertThat(harness.extractOutputValues()).isEmpty();
     assertThat(quarantined()).hasSize(6).allSatisfy(q -> assertThat(q.getTenantId()).isNull());
+  }
+
+  @Test
+  void aRowWhoseTenantColumnNamesAnotherTenantIsRefused() throws Exception {
+    String mine = tenantOnSubtask(0, 0);
+    harness.processElement(new Row(mine, mine, "globex"), 0);
+    harness.processElement(new Row(mine, mine, null), 0);
+    assertThat(harness.extractOutputValues()).containsExactly(new Row(mine, mine, null));
+    assertThat(quarantined())
+        .singleElement()
+        .satisfies(q -> assertThat(q.getReason()).contains("globex"));
   }
 }
