@@ -2,6 +2,7 @@ package io.tenantexport.jobs.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tenantexport.common.cdc.QuarantineReason;
+import io.tenantexport.common.cdc.RawRecord;
 import io.tenantexport.common.keys.KeyNotFoundException;
 import io.tenantexport.common.keys.KeyProvider;
 import io.tenantexport.common.keys.KeyProviders;
@@ -10,6 +11,7 @@ import io.tenantexport.common.keys.SealedPayloadException;
 import io.tenantexport.common.tenant.TenantId;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.operators.Quarantines;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -34,6 +36,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeader;
 
 /**
  * {@code quarantine replay --config <job.yaml> [--tenant T ...] [--reason CODE ...] [--origin-topic
@@ -48,7 +51,8 @@ import org.apache.kafka.common.TopicPartition;
  * {@code origin_topic}, partition {@code origin_partition}, in origin-offset order per partition,
  * from an idempotent producer with acks=all. The source topics are partitioned by tenant, so this
  * keeps each tenant's changes in their original order. The replayed record's Kafka timestamp is the
- * time of the replay, and it has no headers (the quarantine keeps none).
+ * time of the replay; its only header, {@code tenant-export.replay-of}, names the quarantined
+ * origin, which tells the job it was never applied (see below).
  *
  * <p>All or nothing up to producing: if any quarantine record is unreadable, any selected payload
  * does not open, or an origin topic or partition does not exist, the problems are listed and
@@ -61,15 +65,14 @@ import org.apache.kafka.common.TopicPartition;
  * <p>The output names origins, reason codes and tenants, and counts per reason and tenant; never
  * payload contents, which can hold personal data, nor the quarantine's free-text reasons.
  *
- * <p><b>Replaying twice re-injects twice.</b> The quarantine is not marked: each run produces the
- * selected records again. What the job then does with a second copy depends on the record. A
- * PostgreSQL or MySQL change carries its source position (LSN, binlog position), and the job's
- * source-position dedupe recognises a change already applied, so replaying such changes again is
- * safe: the copy is counted as a duplicate and changes nothing. A record without a source position
- * is deduplicated by its Kafka position, and a replayed copy has a new offset, so it would be
- * counted again: replay those once, and select them precisely ({@code --tenant}, {@code --reason},
- * {@code --origin-topic}). A record that is still invalid is simply quarantined again, under its
- * new origin.
+ * <p><b>What the job does with a replayed record.</b> A quarantined record was never applied, so
+ * the job does not drop it for lying below its row's or table's high-water mark (later changes have
+ * usually been exported since): an append-only change is applied (to the warehouse only if its
+ * window is still open, else to the lake as late); a mutable row's change older than the row's
+ * current state goes to the lake only, as late, because applying it to the rollups could count the
+ * row twice. The job remembers replayed origins per scope for 30 days, so replaying the same
+ * records twice within that time changes nothing the second time. A record that is still invalid is
+ * simply quarantined again, under its new origin.
  */
 final class QuarantineReplayCommand implements Command {
   private static final String TENANT = "--tenant";
@@ -393,7 +396,15 @@ final class QuarantineReplayCommand implements Command {
         acks.add(
             producer.send(
                 new ProducerRecord<>(
-                    e.originTopic(), e.originPartition(), null, o.key(), o.value())));
+                    e.originTopic(),
+                    e.originPartition(),
+                    null,
+                    o.key(),
+                    o.value(),
+                    List.of(
+                        new RecordHeader(
+                            RawRecord.REPLAY_HEADER,
+                            e.origin().getBytes(StandardCharsets.UTF_8))))));
       }
       producer.flush();
       for (int i = 0; i < opened.size(); i++) {

@@ -146,6 +146,7 @@ public final class DecodeFunction
     offerRestored(ctx.getBroadcastState(Policies.STATE));
     DecodeResult result = decoder.decode(raw);
     if (result instanceof DecodeResult.Decoded d) {
+      d.event().setReplayOf(raw.replayOf());
       govern(d.event(), raw, ctx, out);
     } else if (result instanceof DecodeResult.Tombstone) {
       tombstones.inc();

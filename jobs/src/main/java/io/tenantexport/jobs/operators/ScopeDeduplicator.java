@@ -1,5 +1,6 @@
 package io.tenantexport.jobs.operators;
 
+import io.tenantexport.common.Ids;
 import io.tenantexport.common.agg.WindowAggregation;
 import io.tenantexport.common.cdc.CdcDecoder;
 import io.tenantexport.common.cdc.QuarantineReason;
@@ -13,6 +14,7 @@ import io.tenantexport.schemas.Disposition;
 import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.QuarantineRecord;
 import io.tenantexport.schemas.ScopeState;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -71,6 +73,14 @@ public final class ScopeDeduplicator
     extends KeyedBroadcastProcessFunction<String, ChangeEvent, PolicyDocument, ChangeEvent> {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * State name of the scope's replayed quarantine origins (digests), see {@link #applyReplayed}.
+   */
+  static final String REPLAYED_STATE = "replayed-origins";
+
+  /** How long a scope remembers a replayed origin: replaying the same record again is a no-op. */
+  static final Duration REPLAYED_TTL = Duration.ofDays(30);
+
   /** A row has at most this many unattributed changes waiting; more are quarantined at once. */
   static final int MAX_PENDING = 16;
 
@@ -88,6 +98,8 @@ public final class ScopeDeduplicator
   private transient Counter rowTenantMismatch;
   private transient Counter beforeImageFromState;
   private transient Counter offboardedDropped;
+  private transient Counter replayedApplied;
+  private transient MapState<Long, Boolean> replayed;
   private transient AttemptStart attempt;
   private transient PolicyBook book;
   private transient boolean restoredOffered;
@@ -152,6 +164,15 @@ public final class ScopeDeduplicator
     rowTenantMismatch = getRuntimeContext().getMetricGroup().counter("rowTenantMismatch");
     beforeImageFromState = getRuntimeContext().getMetricGroup().counter("beforeImageFromState");
     offboardedDropped = getRuntimeContext().getMetricGroup().counter("offboardedDropped");
+    replayedApplied = getRuntimeContext().getMetricGroup().counter("replayedBelowMark");
+    MapStateDescriptor<Long, Boolean> replayedDescriptor =
+        new MapStateDescriptor<>(REPLAYED_STATE, Types.LONG, Types.BOOLEAN);
+    replayedDescriptor.enableTimeToLive(
+        StateTtlConfig.newBuilder(REPLAYED_TTL)
+            .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+            .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+            .build());
+    replayed = getRuntimeContext().getMapState(replayedDescriptor);
     attempt = new AttemptStart();
     book = Policies.seeded(spec, folderPolicies, policyFolder);
     restoredOffered = false;
@@ -251,6 +272,11 @@ public final class ScopeDeduplicator
       out.collect(Quarantines.marker(owner, table.name(), e.getSourceTs(), q));
       return false;
     }
+    if (e.getReplayOf() != null
+        && !s.getPosition().isEmpty()
+        && Positions.compare(e.getPosition(), s.getPosition()) < 0) {
+      return applyReplayed(table, s, e, out);
+    }
     if (isReplay(table, s, e)) {
       duplicates.inc();
       String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
@@ -271,6 +297,35 @@ public final class ScopeDeduplicator
     applyMutable(table, s, e, out);
     releasePending(table, s, ctx, out);
     return true;
+  }
+
+  /**
+   * A change re-injected from the quarantine that lies below the scope's high-water mark. It was
+   * quarantined, so never applied, and later changes have moved the mark past it: the mark alone
+   * would call it a duplicate. An append-only change is applied out of order (adding a row is
+   * order-free); a mutable row's change is older than the row's state, so it goes to the lake only
+   * (applying it to the rollups could count the row twice). Neither moves the mark or the stored
+   * image. The replayed origin is remembered ({@link #REPLAYED_TTL}), so a second replay of the
+   * same record is a duplicate.
+   */
+  private boolean applyReplayed(
+      TableSpec table, ScopeState s, ChangeEvent e, Collector<ChangeEvent> out) throws Exception {
+    String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
+    long digest = CdcDecoder.digest64(Ids.of("replay-of", e.getReplayOf()));
+    if (replayed.contains(digest)) {
+      duplicates.inc();
+      if (tenant != null) {
+        out.collect(duplicateMarker(e, tenant));
+      }
+      return false;
+    }
+    replayed.put(digest, Boolean.TRUE);
+    replayedApplied.inc();
+    if (table.isMutable()) {
+      e.setLakeOnly(true);
+    }
+    out.collect(stripped(e, tenant));
+    return false;
   }
 
   private boolean isReplay(TableSpec table, ScopeState s, ChangeEvent e) throws Exception {
@@ -423,6 +478,7 @@ public final class ScopeDeduplicator
               if (ties != null) {
                 ties.clear();
               }
+              replayed.clear();
             }
           });
     }

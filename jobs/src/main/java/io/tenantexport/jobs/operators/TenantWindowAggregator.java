@@ -130,7 +130,9 @@ public final class TenantWindowAggregator
     }
 
     long windowStart = spec.windowStart(e.getEventTime());
-    boolean closed = windowStart + spec.window().toMillis() <= clock.getClosedUntil();
+    // A lake-only change (a replay older than its row's state) is handled as late: lake, no rollup.
+    boolean closed =
+        windowStart + spec.window().toMillis() <= clock.getClosedUntil() || e.getLakeOnly();
     if (e.getDisposition() == Disposition.APPLY) {
       applied.inc();
       if (closed) {

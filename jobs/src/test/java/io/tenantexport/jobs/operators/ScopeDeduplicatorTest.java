@@ -480,4 +480,52 @@ class ScopeDeduplicatorTest {
         .extracting(QuarantineRecord::getReasonCode)
         .isEqualTo("TABLE_NOT_ALLOWED");
   }
+
+  private static ChangeEvent replayed(ChangeEvent e, String quarantinedOrigin) {
+    ChangeEvent copy = ChangeEvent.newBuilder(e).build();
+    copy.setReplayOf(quarantinedOrigin);
+    return copy;
+  }
+
+  @Test
+  void aReplayedAppendOnlyChangeBelowTheMarkIsAppliedOnceAndOnlyOnce() throws Exception {
+    ChangeEvent quarantinedThen = viewInsert("acme", 1, T0, 100);
+    harness.processElement(viewInsert("acme", 2, T0 + 1, 200), 0); // moved the mark past it
+    harness.processElement(replayed(quarantinedThen, "cdc.public.page_views/0@7"), 0);
+    harness.processElement(replayed(quarantinedThen, "cdc.public.page_views/0@7"), 0);
+    // Without the replay header, the same change below the mark is a duplicate as ever.
+    harness.processElement(quarantinedThen, 0);
+
+    assertThat(dispositions())
+        .containsExactly(
+            Disposition.APPLY, Disposition.APPLY, Disposition.DUPLICATE, Disposition.DUPLICATE);
+    assertThat(out().get(1).getLakeOnly()).isFalse();
+  }
+
+  @Test
+  void aReplayedChangeOlderThanItsRowGoesToTheLakeOnlyAndKeepsTheRowState() throws Exception {
+    ChangeEvent quarantinedThen =
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00"));
+    harness.processElement(
+        orderChange(
+            "acme",
+            "u",
+            7,
+            T0 + 1,
+            200,
+            order("acme", 7, T0, "created", "10.00"),
+            order("acme", 7, T0 + 1, "paid", "10.00")),
+        0);
+    harness.processElement(replayed(quarantinedThen, "cdc.public.orders/0@3"), 0);
+    // The row's state is unchanged: the next update retracts the "paid" image.
+    harness.processElement(
+        orderChange(
+            "acme", "u", 7, T0 + 2, 300, null, order("acme", 7, T0 + 2, "shipped", "10.00")),
+        0);
+
+    assertThat(dispositions())
+        .containsExactly(Disposition.APPLY, Disposition.APPLY, Disposition.APPLY);
+    assertThat(out().get(1).getLakeOnly()).isTrue();
+    assertThat(out().get(2).getBefore()).isEqualTo(order("acme", 7, T0 + 1, "paid", "10.00"));
+  }
 }

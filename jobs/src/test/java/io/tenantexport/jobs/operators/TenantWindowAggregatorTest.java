@@ -264,4 +264,22 @@ class TenantWindowAggregatorTest {
         .containsEntry("view_count{\"page\":\"/home\"}", "2");
     assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
   }
+
+  @Test
+  void aLakeOnlyChangeReachesTheLakeFlaggedLateAndLeavesTheWindowAlone() throws Exception {
+    harness.processElement(viewInsert("acme", 1, T0 + 1_000, 1), 0);
+    ChangeEvent lakeOnly = viewInsert("acme", 2, T0 + 2_000, 2);
+    lakeOnly.setLakeOnly(true);
+    harness.processElement(lakeOnly, 0);
+    harness.processWatermark(Long.MAX_VALUE); // end of input: the window closes
+
+    assertThat(harness.extractOutputValues())
+        .extracting(LakeRecord::getLate)
+        .containsExactly(false, true);
+    assertThat(audits(AuditType.WINDOW_RECEIPT))
+        .singleElement()
+        .extracting(AuditEvent::getEventsIn)
+        .isEqualTo(1L);
+    assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
+  }
 }
