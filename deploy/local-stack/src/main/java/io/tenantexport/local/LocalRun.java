@@ -69,16 +69,6 @@ public final class LocalRun {
   private static final String POLICY_TOPIC = "tenant-export.policies";
   private static final String GROUP_ID = "tenant-export";
 
-  /** Orders has keyless deletes: one partition keeps a row's changes in order (see the README). */
-  private static final Map<String, Integer> PARTITIONS =
-      Map.of(
-          TrafficGenerator.PAGE_VIEWS_TOPIC,
-          2,
-          TrafficGenerator.ORDERS_TOPIC,
-          1,
-          TrafficGenerator.INVOICES_TOPIC,
-          2);
-
   private final Options options;
   private final PrintStream out = System.out;
   private final Map<String, AtomicLong> produced = new ConcurrentHashMap<>();
@@ -219,7 +209,7 @@ public final class LocalRun {
     try (LocalKafka kafka = LocalKafka.start();
         LocalWarehouse warehouse = LocalWarehouse.start()) {
       warehouse.migrate();
-      PARTITIONS.forEach(kafka::createTopic);
+      TenantRouting.PARTITIONS.forEach(kafka::createTopic);
       kafka.createTopic(AUDIT_TOPIC, 2);
       kafka.createTopic(QUARANTINE_TOPIC, 1);
       kafka.createTopic(POLICY_TOPIC, 1);
@@ -379,7 +369,7 @@ public final class LocalRun {
         if (wait > 0) {
           Thread.sleep(Math.min(wait, 1000));
         }
-        producer.send(routing.route(r, PARTITIONS.get(r.topic())));
+        producer.send(routing.route(r, TenantRouting.PARTITIONS.get(r.topic())));
         if (r.truth() instanceof Truth.Valid v) {
           produced.computeIfAbsent(v.tenantId(), t -> new AtomicLong()).incrementAndGet();
         }

@@ -1,6 +1,7 @@
 package io.tenantexport.local;
 
 import io.tenantexport.common.gen.GeneratedRecord;
+import io.tenantexport.common.gen.TrafficGenerator;
 import io.tenantexport.common.gen.Truth;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -17,6 +18,21 @@ import org.apache.kafka.common.utils.Utils;
  * append-only dedupe does not allow (see the README's ordering assumptions).
  */
 public final class TenantRouting {
+  /**
+   * Partitions per generated topic, as the local run and the integration tests create them.
+   * Debezium's auto-created topics have one partition, which keeps a row's changes, keyless deletes
+   * included, in source order: orders (with such deletes) has one; the others are partitioned by
+   * tenant (see the README).
+   */
+  public static final Map<String, Integer> PARTITIONS =
+      Map.of(
+          TrafficGenerator.PAGE_VIEWS_TOPIC,
+          2,
+          TrafficGenerator.ORDERS_TOPIC,
+          1,
+          TrafficGenerator.INVOICES_TOPIC,
+          2);
+
   /** Recent valid changes' tenants by identity, so a duplicate follows its original. */
   private final Map<String, String> tenantOfIdentity =
       new LinkedHashMap<>(1 << 12, 0.75f, false) {

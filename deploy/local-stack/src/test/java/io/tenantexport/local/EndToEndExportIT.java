@@ -8,32 +8,22 @@ import io.tenantexport.common.gen.GeneratedRecord;
 import io.tenantexport.common.gen.TrafficGenerator;
 import io.tenantexport.common.gen.Truth;
 import io.tenantexport.common.keys.KeyProvider;
-import io.tenantexport.common.keys.QuarantineCipher;
 import io.tenantexport.common.policy.PolicyFolder;
 import io.tenantexport.common.policy.Redactor;
 import io.tenantexport.common.policy.TenantPolicy;
 import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.common.tenant.TenantId;
 import io.tenantexport.jobs.config.JobConfig;
-import io.tenantexport.jobs.operators.Quarantines;
 import io.tenantexport.jobs.pipeline.PipelineIo;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.jobs.pipeline.TenantExportPipeline;
-import io.tenantexport.local.infra.LocalKafka;
-import io.tenantexport.local.infra.LocalWarehouse;
+import io.tenantexport.local.ItStack.Sources;
 import io.tenantexport.local.inspect.LakeFiles;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -45,13 +35,8 @@ import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -71,26 +56,6 @@ import org.junit.jupiter.api.io.TempDir;
  * savepoint must equal the golden run exactly, per tenant.
  */
 class EndToEndExportIT {
-  private static final String[] TOPICS = {
-    TrafficGenerator.PAGE_VIEWS_TOPIC,
-    TrafficGenerator.ORDERS_TOPIC,
-    TrafficGenerator.INVOICES_TOPIC
-  };
-
-  /**
-   * Partitions per topic. Debezium's auto-created topics have one partition, which keeps a row's
-   * changes, keyless deletes included, in source order: orders (with such deletes) has one; the
-   * others are partitioned by tenant ({@link TenantRouting}).
-   */
-  private static final Map<String, Integer> PARTITIONS =
-      Map.of(
-          TrafficGenerator.PAGE_VIEWS_TOPIC,
-          2,
-          TrafficGenerator.ORDERS_TOPIC,
-          1,
-          TrafficGenerator.INVOICES_TOPIC,
-          2);
-
   private static final int RECORDS = 15_000;
 
   /**
@@ -99,50 +64,31 @@ class EndToEndExportIT {
    */
   private static final String LATENESS = "60m";
 
-  @RegisterExtension
-  static final MiniClusterExtension FLINK =
-      new MiniClusterExtension(
-          new MiniClusterResourceConfiguration.Builder()
-              .setNumberTaskManagers(2)
-              .setNumberSlotsPerTaskManager(2)
-              .build());
+  @RegisterExtension static final MiniClusterExtension FLINK = ItStack.miniCluster();
 
   @TempDir static Path tmp;
 
-  private static LocalKafka kafka;
-  private static LocalWarehouse warehouse;
+  private static ItStack stack;
   private static ExportSpec spec;
   private static List<GeneratedRecord> input;
   private static Reference reference;
   private static RunOutputs golden;
-  private static LocalWarehouse.Login writer;
   private static Map<TenantId, TenantPolicy> policies;
-  private static Map<String, String> keySettings;
 
   /** The example policies the job is deployed with. */
   private static final Path POLICIES = Path.of("../policies");
 
   @BeforeAll
   static void exportGoldenRun() throws Exception {
-    kafka = LocalKafka.start();
-    warehouse = LocalWarehouse.start();
-    warehouse.migrate();
-    writer = warehouse.writerLogin("export_job");
-    String specText = Files.readString(Path.of("../export-spec.yaml"));
-    spec =
-        ExportSpec.parse(
-            specText.replaceFirst("allowed_lateness: \\S+", "allowed_lateness: " + LATENESS),
-            "deploy/export-spec.yaml with allowed_lateness " + LATENESS);
+    spec = ItStack.spec(LATENESS);
+    stack = ItStack.start(tmp, spec, POLICIES);
 
-    PARTITIONS.forEach(kafka::createTopic);
-    // A fixed hour of yesterday: brokers refuse timestamps more than an hour in the future.
-    Instant start = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(Duration.ofDays(1));
-    input = new TrafficGenerator(TrafficGenerator.Config.defaults(start)).take(RECORDS);
+    stack.createTopics(Sources.AS_GENERATED);
+    input =
+        new TrafficGenerator(TrafficGenerator.Config.defaults(ItStack.inputStart())).take(RECORDS);
     produce(input);
     policies = PolicyFolder.load(POLICIES, spec);
-    keySettings =
-        DevSecrets.create(tmp.resolve("secrets"), PolicyFolder.documents(POLICIES).keySet());
-    KeyProvider keys = DevSecrets.open(keySettings);
+    KeyProvider keys = stack.openKeys();
     Redactor redactor = new Redactor(spec, keys);
     reference =
         new Reference(
@@ -156,65 +102,17 @@ class EndToEndExportIT {
 
   @AfterAll
   static void stop() {
-    if (warehouse != null) {
-      warehouse.close();
-    }
-    if (kafka != null) {
-      kafka.close();
+    if (stack != null) {
+      stack.close();
     }
   }
 
   private static void produce(List<GeneratedRecord> records) {
-    TenantRouting routing = new TenantRouting();
-    List<ProducerRecord<byte[], byte[]>> batch = new ArrayList<>();
-    for (GeneratedRecord r : records) {
-      batch.add(routing.route(r, PARTITIONS.get(r.topic())));
-    }
-    kafka.produce(batch);
-  }
-
-  private static Map<String, String> settings(String run, boolean bounded) {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put("job.name", "tenant-export-" + run);
-    m.put("job.parallelism", "2");
-    m.put("job.checkpoint_interval", "500ms");
-    m.put("job.idle_timeout", "1h");
-    m.put("job.orphan_timeout", "1h");
-    m.put("kafka.bootstrap_servers", kafka.bootstrapServers());
-    m.put("kafka.topics", String.join(",", TOPICS));
-    m.put("kafka.group_id", "tenant-export-" + run);
-    m.put("kafka.starting_offsets", "earliest");
-    m.put("kafka.bounded", Boolean.toString(bounded));
-    m.put("kafka.audit_topic", run + ".audit");
-    m.put("kafka.quarantine_topic", run + ".quarantine");
-    m.put("kafka.transactional_id_prefix", "tenant-export-" + run);
-    m.put("kafka.transaction_timeout", "1m");
-    m.put("lake.path", tmp.resolve(run).resolve("lake").toUri().toString());
-    m.put("warehouse.url", warehouse.jdbcUrl());
-    m.put("warehouse.user", writer.user());
-    m.put("policy.folder", POLICIES.toString());
-    m.put("policy.control_topic", run + ".policies");
-    m.putAll(keySettings);
-    return m;
+    stack.produce(Sources.AS_GENERATED, new TenantRouting(), records);
   }
 
   private static JobConfig config(String run, boolean bounded) {
-    JobConfig c = JobConfig.fromMap(settings(run, bounded), spec, writer.password());
-    kafka.createTopic(c.policyControlTopic(), 1);
-    return c;
-  }
-
-  private static StreamExecutionEnvironment env(JobConfig config, Configuration extra) {
-    Configuration conf = new Configuration(extra);
-    if (!conf.contains(RestartStrategyOptions.RESTART_STRATEGY)) {
-      conf.set(
-          RestartStrategyOptions.RESTART_STRATEGY,
-          "none"); // a broken job must fail the test, not loop
-    }
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-    env.configure(conf);
-    TenantExportPipeline.configure(env, config);
-    return env;
+    return stack.config(run, Sources.AS_GENERATED, bounded, "1h", stack.writer());
   }
 
   /**
@@ -233,9 +131,9 @@ class EndToEndExportIT {
       Function<Source<RawRecord, ?, ?>, Source<RawRecord, ?, ?>> wrap,
       Configuration extra)
       throws Exception {
-    truncateWarehouse();
+    stack.truncateWarehouse();
     JobConfig c = config(name, true);
-    StreamExecutionEnvironment env = env(c, extra);
+    StreamExecutionEnvironment env = ItStack.env(c, extra);
     PipelineIo real = ProductionIo.create(c);
     TenantExportPipeline.build(
         env,
@@ -248,12 +146,7 @@ class EndToEndExportIT {
             real.audit(),
             real.quarantine()));
     env.execute(c.jobName());
-    return outputs(name, c);
-  }
-
-  private static RunOutputs outputs(String name, JobConfig c) throws Exception {
-    return RunOutputs.read(
-        tmp.resolve(name).resolve("lake"), warehouse, kafka, c.auditTopic(), c.quarantineTopic());
+    return stack.outputs(c);
   }
 
   private static Configuration restartable() {
@@ -262,13 +155,6 @@ class EndToEndExportIT {
     conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
     conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
     return conf;
-  }
-
-  private static void truncateWarehouse() throws Exception {
-    try (Connection c = warehouse.connect();
-        Statement s = c.createStatement()) {
-      s.execute("TRUNCATE tenant_export.metric_rollup");
-    }
   }
 
   @Test
@@ -329,48 +215,18 @@ class EndToEndExportIT {
               + "|"
               + ((Truth.Malformed) r.truth()).expected()
               + "|"
-              + b64(r.key())
+              + RunOutputs.b64(r.key())
               + "|"
-              + b64(r.value()));
+              + RunOutputs.b64(r.value()));
     }
     List<String> actual = new ArrayList<>();
-    for (JsonNode q : golden.quarantineRecords()) {
-      actual.add(
-          q.path("origin_topic").asText()
-              + "|"
-              + q.path("reason_code").asText()
-              + "|"
-              + unsealed(q, "key")
-              + "|"
-              + unsealed(q, "value"));
-      assertThat(q.path("reason").asText()).isNotBlank();
+    try (KeyProvider keys = stack.openKeys()) {
+      for (JsonNode q : golden.quarantineRecords()) {
+        actual.add(RunOutputs.quarantineLine(q, keys, "origin_topic", "reason_code"));
+        assertThat(q.path("reason").asText()).isNotBlank();
+      }
     }
     assertThat(actual).containsExactlyInAnyOrderElementsOf(expected);
-  }
-
-  /**
-   * A quarantined payload field opened with the quarantine key, as base64; the sealed bytes must
-   * differ from the plaintext.
-   */
-  private static String unsealed(JsonNode q, String field) {
-    if (q.path(field).isNull()) {
-      return "null";
-    }
-    byte[] sealed = Base64.getDecoder().decode(q.path(field).asText());
-    String origin =
-        q.path("origin_topic").asText()
-            + "/"
-            + q.path("origin_partition").asInt()
-            + "@"
-            + q.path("origin_offset").asLong();
-    assertThat(QuarantineCipher.keyIdOf(sealed)).isEqualTo(DevSecrets.QUARANTINE_KEY_ID);
-    try (KeyProvider keys = DevSecrets.open(keySettings)) {
-      return b64(QuarantineCipher.open(sealed, Quarantines.sealedAs(origin, field), keys));
-    }
-  }
-
-  private static String b64(byte[] b) {
-    return b == null ? "null" : Base64.getEncoder().encodeToString(b);
   }
 
   @Test
@@ -430,13 +286,13 @@ class EndToEndExportIT {
 
   @Test
   void reReadingAnAlreadyExportedSliceChangesNoOutput() throws Exception {
-    truncateWarehouse();
+    stack.truncateWarehouse();
     Path savepoints = tmp.resolve("savepoints");
     JobConfig c = config("replay", false);
-    StreamExecutionEnvironment env = env(c, new Configuration());
+    StreamExecutionEnvironment env = ItStack.env(c, new Configuration());
     TenantExportPipeline.build(env, c, ProductionIo.create(c));
     JobClient first = env.executeAsync(c.jobName());
-    awaitCommitted(c.groupId());
+    stack.awaitCommitted(c);
     // Drain: every window closes, exactly as at the end of a bounded input.
     String savepoint =
         first
@@ -444,22 +300,22 @@ class EndToEndExportIT {
             .get(2, TimeUnit.MINUTES);
     first.getJobExecutionResult().get(2, TimeUnit.MINUTES);
 
-    Map<TopicPartition, Long> before = endOffsets();
+    Map<TopicPartition, Long> before = stack.endOffsets(c);
     List<GeneratedRecord> slice = input.subList(2_000, 5_000);
     produce(slice);
 
     Configuration restore = new Configuration();
     restore.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
-    StreamExecutionEnvironment env2 = env(c, restore);
+    StreamExecutionEnvironment env2 = ItStack.env(c, restore);
     TenantExportPipeline.build(env2, c, ProductionIo.create(c));
     JobClient second = env2.executeAsync(c.jobName());
-    awaitCommitted(c.groupId());
+    stack.awaitCommitted(c);
     second
         .stopWithSavepoint(true, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
         .get(2, TimeUnit.MINUTES);
     second.getJobExecutionResult().get(2, TimeUnit.MINUTES);
 
-    RunOutputs replayed = outputs("replay", c);
+    RunOutputs replayed = stack.outputs(c);
     // Malformed records of the slice are new records at new offsets: quarantined (and audited)
     // again,
     // nothing else. Everything else must be exactly the golden run.
@@ -530,43 +386,5 @@ class EndToEndExportIT {
     assertThat(actual.auditEvents())
         .filteredOn(e -> e.path("type").asText().equals("JOB_START"))
         .hasSize(1);
-  }
-
-  private static Map<TopicPartition, Long> endOffsets() {
-    Map<TopicPartition, Long> all = new HashMap<>();
-    for (String t : TOPICS) {
-      all.putAll(kafka.endOffsets(t));
-    }
-    return all;
-  }
-
-  /**
-   * Waits until the job's checkpoints have committed offsets at the end of every input partition.
-   */
-  private static void awaitCommitted(String groupId) throws Exception {
-    Map<TopicPartition, Long> end = endOffsets();
-    try (Admin admin =
-        Admin.create(
-            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-      while (true) {
-        Map<TopicPartition, OffsetAndMetadata> committed =
-            admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get();
-        boolean done =
-            end.entrySet().stream()
-                .allMatch(
-                    e ->
-                        committed.get(e.getKey()) != null
-                            && committed.get(e.getKey()).offset() >= e.getValue());
-        if (done) {
-          return;
-        }
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError(
-              "offsets not committed in time: end " + end + ", committed " + committed);
-        }
-        Thread.sleep(200);
-      }
-    }
   }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tenantexport.common.cdc.QuarantineReason;
 import io.tenantexport.common.keys.KeyProvider;
-import io.tenantexport.common.keys.KeyProviders;
 import io.tenantexport.common.keys.QuarantineCipher;
 import io.tenantexport.jobs.cli.TenantExportCli;
 import io.tenantexport.jobs.io.AvroJson;
@@ -177,10 +176,7 @@ class QuarantineReplayIT {
     keySettings =
         DevSecrets.create(tmp.resolve("secrets"), List.of("t00-acme", "t01-globex", "t02-initech"));
 
-    Map<String, String> options = new LinkedHashMap<>();
-    keySettings.forEach((k, v) -> options.put(k.substring("keys.".length()), v));
-    options.remove("quarantine_key");
-    try (KeyProvider keys = KeyProviders.open(options);
+    try (KeyProvider keys = DevSecrets.open(keySettings);
         KafkaProducer<byte[], byte[]> producer = transactionalProducer()) {
       QuarantineCipher cipher =
           new QuarantineCipher(

@@ -1,8 +1,13 @@
 package io.tenantexport.local;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tenantexport.common.keys.KeyProvider;
+import io.tenantexport.common.keys.QuarantineCipher;
+import io.tenantexport.jobs.operators.Quarantines;
 import io.tenantexport.local.infra.LocalKafka;
 import io.tenantexport.local.infra.LocalWarehouse;
 import io.tenantexport.local.inspect.LakeFiles;
@@ -17,6 +22,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -118,16 +124,20 @@ record RunOutputs(
     Map<Object, Object> cols = (Map<Object, Object>) r.get("columns");
     Map<String, String> sorted = new TreeMap<>();
     cols.forEach((k, v) -> sorted.put(k.toString(), v == null ? null : v.toString()));
-    Object et = r.get("event_time");
-    long eventTime = et instanceof Instant i ? i.toEpochMilli() : (Long) et;
     return (withId ? r.get("event_id") + "|" : "")
         + lakeLine(
             r.get("tenant_id").toString(),
             r.get("source_table").toString(),
             r.get("op").toString(),
-            eventTime,
+            eventTime(r),
             (Boolean) r.get("late"),
             sorted);
+  }
+
+  /** A lake row's event time in epoch milliseconds, however parquet-avro hands it back. */
+  static long eventTime(GenericRecord r) {
+    Object et = r.get("event_time");
+    return et instanceof Instant i ? i.toEpochMilli() : (Long) et;
   }
 
   static String lakeLine(
@@ -145,6 +155,45 @@ record RunOutputs(
         Long.toString(eventTime),
         Boolean.toString(late),
         new TreeMap<>(columns).toString());
+  }
+
+  /**
+   * A quarantine record as a line: its {@code fields} ({@code "-"} when null or absent), then its
+   * key and value as {@link #unsealed} opens them, separated by {@code |}.
+   */
+  static String quarantineLine(JsonNode quarantineRecord, KeyProvider keys, String... fields) {
+    List<String> parts = new ArrayList<>();
+    for (String field : fields) {
+      parts.add(quarantineRecord.path(field).asText("-"));
+    }
+    parts.add(unsealed(quarantineRecord, "key", keys));
+    parts.add(unsealed(quarantineRecord, "value", keys));
+    return String.join("|", parts);
+  }
+
+  /**
+   * A payload field ({@code key} or {@code value}) of a quarantine record, opened with the
+   * quarantine key it must be sealed with, as base64; {@code "null"} when the record has none.
+   */
+  private static String unsealed(JsonNode quarantineRecord, String field, KeyProvider keys) {
+    JsonNode payload = quarantineRecord.path(field);
+    if (payload.isNull() || payload.isMissingNode()) {
+      return "null";
+    }
+    byte[] sealed = Base64.getDecoder().decode(payload.asText());
+    String origin =
+        quarantineRecord.path("origin_topic").asText()
+            + "/"
+            + quarantineRecord.path("origin_partition").asInt()
+            + "@"
+            + quarantineRecord.path("origin_offset").asLong();
+    assertThat(QuarantineCipher.keyIdOf(sealed)).isEqualTo(DevSecrets.QUARANTINE_KEY_ID);
+    return b64(QuarantineCipher.open(sealed, Quarantines.sealedAs(origin, field), keys));
+  }
+
+  /** Bytes as base64, to compare them exactly; {@code "null"} for none. */
+  static String b64(byte[] b) {
+    return b == null ? "null" : Base64.getEncoder().encodeToString(b);
   }
 
   static String canonical(BigDecimal v) {

@@ -42,15 +42,33 @@ public final class LakeFiles {
     if (!Files.isDirectory(root)) {
       return List.of();
     }
+    return allFiles(root).stream()
+        .filter(
+            file -> {
+              String name = file.getFileName().toString();
+              return !name.startsWith(".") && name.endsWith(".parquet");
+            })
+        .toList();
+  }
+
+  /**
+   * Every regular file under {@code root}, recursively, sorted: in the lake its committed,
+   * in-progress and pending part files alike, but any directory will do (a job's checkpoints, its
+   * logs). None when {@code root} does not exist. Safe while a job writes there: an entry that
+   * vanishes during the walk is left out.
+   */
+  public static List<Path> allFiles(Path root) {
     List<Path> files = new ArrayList<>();
+    if (!Files.exists(root)) {
+      return files;
+    }
     try {
       Files.walkFileTree(
           root,
           new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-              String name = file.getFileName().toString();
-              if (attrs.isRegularFile() && !name.startsWith(".") && name.endsWith(".parquet")) {
+              if (attrs.isRegularFile()) {
                 files.add(file);
               }
               return FileVisitResult.CONTINUE;
@@ -64,8 +82,10 @@ public final class LakeFiles {
               throw e;
             }
           });
+    } catch (NoSuchFileException e) {
+      // root itself vanished during the walk: what was found before it did
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot list lake " + root, e);
+      throw new UncheckedIOException("cannot list " + root, e);
     }
     files.sort(null);
     return files;
