@@ -4,18 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.tenantexport.common.cdc.QuarantineReason;
 import io.tenantexport.common.gen.GeneratedRecord;
 import io.tenantexport.common.gen.TrafficGenerator;
 import io.tenantexport.common.gen.Truth;
 import io.tenantexport.common.keys.KeyProvider;
 import io.tenantexport.common.spec.ExportSpec;
+import io.tenantexport.common.spec.TableSpec;
 import io.tenantexport.common.tenant.TenantId;
+import io.tenantexport.jobs.cli.TenantExportCli;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.jobs.pipeline.TenantExportPipeline;
 import io.tenantexport.local.ItStack.Sources;
 import io.tenantexport.local.inspect.LakeFiles;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -25,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -157,6 +162,13 @@ class GovernanceIT {
           B, rules(Action.DROP, Action.HASH, Action.HASH, Action.mask(3)),
           C, rules(Action.mask(2), Action.HASH, Action.mask(3), Action.DROP),
           NO_INVOICES, rules(Action.HASH, Action.mask(2), Action.DROP, null));
+
+  /**
+   * The policy {@link #NO_POLICY} is given while the job runs: masks and drops only, as the
+   * keystore holds no key of a tenant outside the policy folder.
+   */
+  private static final Map<String, Map<String, Action>> PUBLISHED_LATER =
+      rules(Action.mask(4), Action.DROP, Action.mask(3), Action.DROP);
 
   private static Map<String, Map<String, Action>> rules(
       Action email, Action ip, Action customer, Action billing) {
@@ -1126,16 +1138,7 @@ class GovernanceIT {
     }
 
     private List<JsonNode> audit() {
-      List<JsonNode> events = new ArrayList<>();
-      for (ConsumerRecord<byte[], byte[]> r :
-          stack.kafka().readAll(config.auditTopic(), true, Duration.ofSeconds(30))) {
-        try {
-          events.add(JSON.readTree(r.value()));
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      }
-      return events;
+      return committedJson(config.auditTopic());
     }
 
     /** What is still missing, or null when the awaited state is reached. */
@@ -1169,6 +1172,401 @@ class GovernanceIT {
     }
   }
 
+  // ---- 4. replaying a tenant's quarantine once its policy is published
+
+  @Test
+  void
+      quarantinedRecordsOfATenantWithoutAPolicyAreExportedOnceAfterThePolicyIsPublishedAndTheyAreReplayed()
+          throws Exception {
+    String run = "replay";
+    // Equal traffic and no duplicates, late or malformed records, so that every count is exact;
+    // personal data carries the canary, which the replay tool opens but must never print.
+    TrafficGenerator gen =
+        new TrafficGenerator(
+            skewed()
+                .seed(5)
+                .zipfExponent(0)
+                .meanGap(Duration.ofMillis(200))
+                .duplicateRate(0)
+                .replayRate(0)
+                .malformedRate(0)
+                .lateRate(0)
+                .piiMarker(MARKER)
+                .build());
+    // Two batches of about two minutes each: all of it within the allowed lateness.
+    List<List<GeneratedRecord>> batches = List.of(gen.take(750), gen.take(750));
+    List<GeneratedRecord> first = validOf(NO_POLICY, batches.get(0));
+    List<GeneratedRecord> second = validOf(NO_POLICY, batches.get(1));
+    List<GeneratedRecord> both = Stream.concat(first.stream(), second.stream()).toList();
+    // A key-only delete names no tenant: it is not quarantined but waits for its row's owner.
+    long noPolicy = first.stream().filter(r -> namesItsTenant(r, valid(r))).count();
+    Set<String> keyOnlyDeleted = new HashSet<>();
+    for (GeneratedRecord r : both) {
+      if (!namesItsTenant(r, valid(r))) {
+        keyOnlyDeleted.add(row(valid(r)));
+      }
+    }
+    // The mutable rows the job holds before the replay: those a change of batch 2 attributes.
+    Set<String> heldBeforeReplay = new HashSet<>();
+    for (GeneratedRecord r : second) {
+      if (namesItsTenant(r, valid(r)) && !valid(r).table().equals("page_views")) {
+        heldBeforeReplay.add(row(valid(r)));
+      }
+    }
+    Set<String> exportedBeforeReplay = new HashSet<>();
+    for (GeneratedRecord r : second) {
+      if (namesItsTenant(r, valid(r)) || heldBeforeReplay.contains(row(valid(r)))) {
+        exportedBeforeReplay.add(changeOf(r));
+      }
+    }
+    Map<String, GeneratedRecord> expected = new HashMap<>();
+    both.forEach(r -> expected.put(changeOf(r), r));
+    Set<String> replayed = new HashSet<>();
+    first.forEach(r -> replayed.add(changeOf(r)));
+    assertThat(expected).hasSize(both.size());
+    assertThat(first)
+        .extracting(r -> valid(r).table())
+        .contains("page_views", "orders", "invoices");
+    assertThat(first)
+        .as("batch 1 carries the canary")
+        .anySatisfy(r -> assertThat(r.valueText()).contains(MARKER));
+
+    stack.createTopics(Sources.of(run));
+    stack.truncateWarehouse();
+    // No idle flush: the tenant's windows stay open until the drain, so a replayed change that is
+    // applied is counted in them and one that goes to the lake only is flagged late.
+    JobConfig c = config(run, false, "1h");
+    Path jobFile = jobFile(c, Files.createDirectories(tmp.resolve(run)).resolve("job.yaml"));
+    StreamExecutionEnvironment env = ItStack.env(c, new Configuration());
+    TenantExportPipeline.build(env, c, ProductionIo.create(c));
+    JobClient job = env.executeAsync(c.jobName());
+    TenantRouting routing = new TenantRouting();
+    Updates u = new Updates(run, c, job, batches, List.of());
+    u.awaitRunning();
+
+    // Batch 1 without a policy: quarantined, nothing exported.
+    stack.produce(Sources.of(run), routing, batches.get(0));
+    u.await(
+        noPolicy + " NO_POLICY quarantine records of " + NO_POLICY,
+        () -> {
+          long n =
+              committedJson(c.quarantineTopic()).stream()
+                  .filter(q -> q.path("reason_code").asText().equals("NO_POLICY"))
+                  .filter(q -> q.path("tenant_id").asText().equals(NO_POLICY))
+                  .count();
+          return n == noPolicy ? null : n + " so far";
+        });
+    assertThat(lakeChanges(run, NO_POLICY)).isEmpty();
+
+    // The policy, then batch 2: it is exported, and moves the high-water marks past batch 1.
+    publishPolicy(c, NO_POLICY, policyText(NO_POLICY, 1, "active", PUBLISHED_LATER));
+    u.awaitPolicyEvents("POLICY_APPLIED", NO_POLICY, 1);
+    stack.produce(Sources.of(run), routing, batches.get(1));
+    awaitLakeChanges(u, run, "batch 2 of " + NO_POLICY, exportedBeforeReplay);
+    assertThat(lakeChanges(run, NO_POLICY).keySet())
+        .as("%s's lake before the replay", NO_POLICY)
+        .isEqualTo(exportedBeforeReplay);
+
+    // Replayed once: every change of batch 1 reaches the lake. Replayed again: nothing changes.
+    replayNoPolicyRecords(jobFile, noPolicy);
+    awaitLakeChanges(u, run, "the replay of " + NO_POLICY, expected.keySet());
+    Map<String, Long> afterFirstReplay = lakeChanges(run, NO_POLICY);
+    replayNoPolicyRecords(jobFile, noPolicy);
+    // The job has read the second replay when its checkpoints commit the end offsets.
+    stack.awaitCommitted(c);
+    assertThat(job.getJobStatus().get(10, TimeUnit.SECONDS)).isEqualTo(JobStatus.RUNNING);
+    Path savepoints = tmp.resolve(run).resolve("savepoints");
+    job.stopWithSavepoint(true, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+        .get(2, TimeUnit.MINUTES);
+    job.getJobExecutionResult().get(2, TimeUnit.MINUTES);
+    RunOutputs out = stack.outputs(c);
+
+    // The lake: every change of both batches exactly once; the second replay added nothing.
+    Map<String, Long> lake = new HashMap<>();
+    List<LakeFiles.Row> rows =
+        out.lakeRows().stream().filter(r -> r.pathTenant().equals(NO_POLICY)).toList();
+    rows.forEach(r -> lake.merge(changeOf(r), 1L, Long::sum));
+    Map<String, Long> added = new TreeMap<>();
+    lake.forEach(
+        (change, n) -> {
+          if (n > afterFirstReplay.getOrDefault(change, 0L)) {
+            added.put(change, n - afterFirstReplay.getOrDefault(change, 0L));
+          }
+        });
+    assertThat(added)
+        .as(
+            "lake rows of %s added by the second replay (replayed origins are remembered)",
+            NO_POLICY)
+        .isEmpty();
+    Map<String, Long> notOnce = new TreeMap<>();
+    lake.forEach(
+        (change, n) -> {
+          if (n != 1) {
+            notOnce.put(change, n);
+          }
+        });
+    assertThat(notOnce).as("changes of %s in the lake more than once", NO_POLICY).isEmpty();
+    assertThat(lake.keySet()).isEqualTo(expected.keySet());
+
+    // Each row redacted by the published policy; late exactly where the replay semantics say: an
+    // append-only change is applied (its window is open), a mutable row's change older than the
+    // row's state goes to the lake only.
+    Map<Long, Long> onTime = new TreeMap<>();
+    long late = 0;
+    Map<String, Integer> replayedMutable = new TreeMap<>();
+    try (KeyProvider keys = stack.openKeys()) {
+      for (LakeFiles.Row row : rows) {
+        GeneratedRecord r = expected.get(changeOf(row));
+        Truth.Valid v = valid(r);
+        boolean wasReplayed = replayed.contains(changeOf(row));
+        boolean isLate = (Boolean) row.record().get("late");
+        String where =
+            (wasReplayed ? "replayed " : "batch 2 ") + changeOf(row) + ": " + row.record();
+        assertThat(row.record().get("tenant_id").toString()).as(where).isEqualTo(NO_POLICY);
+        assertThat(row.record().get("policy_version")).as(where).isEqualTo(1L);
+        if (namesItsTenant(r, v)) {
+          assertThat(columns(row))
+              .as(where)
+              .isEqualTo(redacted(v.table(), v.op().equals("d") ? v.before() : v.after(), keys));
+        } else {
+          // A key-only delete exports the image the job holds of its row (README), which after an
+          // out-of-order replay can be an earlier image of that row.
+          assertThat(
+                  both.stream()
+                      .filter(o -> row(valid(o)).equals(row(v)) && valid(o).after() != null)
+                      .map(o -> redacted(v.table(), valid(o).after(), keys)))
+              .as(where)
+              .contains(columns(row));
+        }
+        if (!wasReplayed || v.table().equals("page_views")) {
+          assertThat(isLate).as(where).isFalse();
+        } else if (heldBeforeReplay.contains(row(v))) {
+          assertThat(isLate).as("older than its row's state: " + where).isTrue();
+          replayedMutable.merge("onto a row the job held", 1, Integer::sum);
+        } else if (!keyOnlyDeleted.contains(row(v))) {
+          assertThat(isLate).as("replayed in order onto an unknown row: " + where).isFalse();
+          replayedMutable.merge("onto an unknown row", 1, Integer::sum);
+        }
+        if (isLate) {
+          late++;
+        } else {
+          onTime.merge(spec.windowStart(eventTime(row)), 1L, Long::sum);
+        }
+      }
+    }
+    assertThat(replayedMutable)
+        .as("replayed changes of mutable rows")
+        .containsOnlyKeys("onto a row the job held", "onto an unknown row");
+
+    // Receipts: every change applied is counted in its window, every one sent to the lake only
+    // counted late, every record of the second replay skipped as a duplicate.
+    List<JsonNode> receipts =
+        out.auditEvents().stream()
+            .filter(e -> e.path("type").asText().equals("WINDOW_RECEIPT"))
+            .filter(e -> e.path("tenant_id").asText().equals(NO_POLICY))
+            .toList();
+    Map<Long, Long> eventsIn = new TreeMap<>();
+    long duplicates = 0;
+    long quarantined = 0;
+    long lateCounted = 0;
+    for (JsonNode r : receipts) {
+      if (r.path("events_in").asLong() > 0) {
+        eventsIn.put(
+            Instant.parse(r.path("window_start").asText()).toEpochMilli(),
+            r.path("events_in").asLong());
+      }
+      duplicates += r.path("duplicates_skipped").asLong();
+      quarantined += r.path("quarantined").asLong();
+      lateCounted += r.path("late_events").asLong();
+    }
+    assertThat(eventsIn).as("events_in of %s's receipts", NO_POLICY).isEqualTo(onTime);
+    assertThat(duplicates).as("duplicates_skipped: the second replay").isEqualTo(noPolicy);
+    assertThat(quarantined).as("quarantined: batch 1").isEqualTo(noPolicy);
+    assertThat(lateCounted).as("late_events").isEqualTo(late);
+    assertThat(out.auditEvents())
+        .filteredOn(e -> e.path("type").asText().equals("LATE_EVENT"))
+        .filteredOn(e -> e.path("tenant_id").asText().equals(NO_POLICY))
+        .hasSize((int) late);
+
+    // The warehouse counts every page view of both batches once, replayed ones included.
+    Map<Long, Long> pageViews = new TreeMap<>();
+    for (GeneratedRecord r : expected.values()) {
+      if (valid(r).table().equals("page_views")) {
+        pageViews.merge(spec.windowStart(valid(r).eventTimeMillis()), 1L, Long::sum);
+      }
+    }
+    Map<Long, Long> counted = new TreeMap<>();
+    try (Connection conn = stack.warehouse().connect();
+        PreparedStatement s =
+            conn.prepareStatement(
+                "SELECT window_start, sum(value) FROM tenant_export.metric_rollup"
+                    + " WHERE tenant_id = ? AND metric = 'page_view_count' GROUP BY window_start")) {
+      s.setString(1, NO_POLICY);
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          counted.put(
+              rs.getObject(1, OffsetDateTime.class).toInstant().toEpochMilli(), rs.getLong(2));
+        }
+      }
+    }
+    assertThat(counted).as("page_view_count of %s per window", NO_POLICY).isEqualTo(pageViews);
+
+    // Nothing of the tenant was quarantined again.
+    assertThat(out.quarantineRecords())
+        .filteredOn(q -> q.path("tenant_id").asText().equals(NO_POLICY))
+        .hasSize((int) noPolicy)
+        .allSatisfy(q -> assertThat(q.path("reason_code").asText()).isEqualTo("NO_POLICY"));
+  }
+
+  /** The valid changes of {@code tenant} among {@code records}. */
+  private static List<GeneratedRecord> validOf(String tenant, List<GeneratedRecord> records) {
+    return records.stream()
+        .filter(r -> r.truth() instanceof Truth.Valid v && v.tenantId().equals(tenant))
+        .toList();
+  }
+
+  private static Truth.Valid valid(GeneratedRecord r) {
+    return (Truth.Valid) r.truth();
+  }
+
+  /**
+   * A change as {@code table|row key|op|source position}, the position being a PostgreSQL LSN or a
+   * MySQL binlog position and row: what tells two changes apart, in the truth and in the lake.
+   */
+  private static String changeOf(GeneratedRecord r) {
+    // table@pg:lsn=<lsn>#<key>, invoices@mysql:<file>:<pos>:<row>#<key>
+    String identity = valid(r).identity();
+    String[] at = identity.substring(identity.indexOf('@') + 1, identity.indexOf('#')).split(":");
+    String position =
+        at[0].equals("pg")
+            ? "pg:" + at[1].substring("lsn=".length())
+            : "mysql:" + at[2] + ":" + at[3];
+    return row(valid(r)) + "|" + valid(r).op() + "|" + position;
+  }
+
+  private static String changeOf(LakeFiles.Row row) {
+    // pg:<last commit lsn>/<lsn>/<order>, mysql:<binlog file index>/<pos>/<row>
+    String[] at = row.record().get("source_position").toString().split("[:/]");
+    String position = at[0].equals("pg") ? "pg:" + at[2] : "mysql:" + at[2] + ":" + at[3];
+    String table = row.record().get("source_table").toString();
+    return table
+        + "|"
+        + rowKey(table, columns(row))
+        + "|"
+        + row.record().get("op")
+        + "|"
+        + position;
+  }
+
+  /** The changes of {@code tenant} in the lake of {@code run}, with how often each is there. */
+  private static Map<String, Long> lakeChanges(String run, String tenant) {
+    Map<String, Long> changes = new HashMap<>();
+    for (LakeFiles.Row row : LakeFiles.readAll(lake(run))) {
+      if (row.pathTenant().equals(tenant)) {
+        changes.merge(changeOf(row), 1L, Long::sum);
+      }
+    }
+    return changes;
+  }
+
+  /** Waits until every one of {@code changes} of {@link #NO_POLICY} is in the lake. */
+  private static void awaitLakeChanges(Updates u, String run, String what, Set<String> changes)
+      throws Exception {
+    u.await(
+        what + " in the lake",
+        () -> {
+          Set<String> missing = new TreeSet<>(changes);
+          missing.removeAll(lakeChanges(run, NO_POLICY).keySet());
+          return missing.isEmpty() ? null : missing.size() + " changes missing, e.g. " + missing;
+        });
+  }
+
+  /** A row image as {@link #PUBLISHED_LATER} exports it: every column of the table, in the lake. */
+  private static Map<String, String> redacted(
+      String table, Map<String, String> image, KeyProvider keys) {
+    TableSpec t = spec.table(table);
+    Set<String> structural = new HashSet<>(t.key());
+    structural.add(spec.tenantColumn());
+    structural.add(t.eventTime());
+    Map<String, String> out = new HashMap<>();
+    for (String column : t.columns().keySet()) {
+      String value = image.get(column);
+      Action action =
+          structural.contains(column)
+              ? Action.KEEP
+              : PUBLISHED_LATER.get(table).getOrDefault(column, Action.DROP);
+      out.put(
+          column,
+          value == null || action.kind().equals("drop")
+              ? null
+              : action.kind().equals("keep")
+                  ? value
+                  : derive(NO_POLICY, action, Set.of(value), keys).iterator().next());
+    }
+    return out;
+  }
+
+  /**
+   * The settings of the job configured by {@code c} as an operator's job file, for the command-line
+   * tool, which loads it as the job does. The run's spec differs from the deployed one only in its
+   * allowed lateness, which the tool does not use.
+   */
+  private static Path jobFile(JobConfig c, Path file) throws IOException {
+    Map<String, Object> kafka = new LinkedHashMap<>();
+    kafka.put("bootstrap_servers", c.bootstrapServers());
+    kafka.put("topics", c.topics());
+    kafka.put("group_id", c.groupId());
+    kafka.put("quarantine_topic", c.quarantineTopic());
+    kafka.put("audit_topic", c.auditTopic());
+    kafka.put("transactional_id_prefix", c.transactionalIdPrefix());
+    Map<String, Object> keys = new LinkedHashMap<>(c.keyOptions());
+    keys.put("quarantine_key", c.quarantineKeyId());
+    keys.put("event_id_key", c.eventIdKeyId());
+    Map<String, Object> job = new LinkedHashMap<>();
+    job.put("job", Map.of("name", c.jobName()));
+    job.put("spec", Path.of("../export-spec.yaml").toAbsolutePath().normalize().toString());
+    job.put("kafka", kafka);
+    job.put("lake", Map.of("path", c.lakePath()));
+    job.put("warehouse", Map.of("url", c.warehouseUrl(), "user", c.warehouseUser()));
+    job.put("policy", Map.of("folder", c.policyFolder(), "control_topic", c.policyControlTopic()));
+    job.put("keys", keys);
+    Files.writeString(file, new ObjectMapper(new YAMLFactory()).writeValueAsString(job));
+    return file;
+  }
+
+  /**
+   * Runs {@code quarantine replay} of {@link #NO_POLICY}'s NO_POLICY records with {@code jobFile}
+   * and checks that it replayed {@code count} records and printed no personal data.
+   */
+  private static void replayNoPolicyRecords(Path jobFile, long count) {
+    String[] args = {
+      "quarantine",
+      "replay",
+      "--config",
+      jobFile.toString(),
+      "--tenant",
+      NO_POLICY,
+      "--reason",
+      "NO_POLICY"
+    };
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status =
+        TenantExportCli.run(
+            args,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            Map.of());
+    String printed = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+    assertThat(status).as(printed).isEqualTo(TenantExportCli.OK);
+    assertThat(printed)
+        .contains(
+            "replayed " + count + " record(s)",
+            "by reason: NO_POLICY " + count,
+            "by tenant: tenant " + NO_POLICY + " " + count);
+    assertThat(new OutputScanner(MARKER).scan("the replay tool's output", printed)).isEmpty();
+  }
+
   // ---- shared
 
   /** Five tenants (four with a policy), skewed; each test sets its own seed and skew. */
@@ -1178,6 +1576,20 @@ class GovernanceIT {
 
   private static Path lake(String run) {
     return stack.lake(run);
+  }
+
+  /** The committed records of a topic the job writes JSON to (audit, quarantine). */
+  private static List<JsonNode> committedJson(String topic) {
+    List<JsonNode> records = new ArrayList<>();
+    for (ConsumerRecord<byte[], byte[]> r :
+        stack.kafka().readAll(topic, true, Duration.ofSeconds(30))) {
+      try {
+        records.add(JSON.readTree(r.value()));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return records;
   }
 
   /** A test's own copy of a Debezium topic. */

@@ -272,10 +272,21 @@ public final class ScopeDeduplicator
       out.collect(Quarantines.marker(owner, table.name(), e.getSourceTs(), q));
       return false;
     }
-    if (e.getReplayOf() != null
-        && !s.getPosition().isEmpty()
-        && Positions.compare(e.getPosition(), s.getPosition()) < 0) {
-      return applyReplayed(table, s, e, out);
+    if (e.getReplayOf() != null) {
+      // Remembered whichever way it is applied: a first replay onto a row the job never saw goes
+      // the normal way, and a second replay of its earlier changes would then lie below the mark.
+      long digest = CdcDecoder.digest64(Ids.of("replay-of", e.getReplayOf()));
+      if (replayed.contains(digest)) {
+        duplicates.inc();
+        if (owner != null) {
+          out.collect(duplicateMarker(e, owner));
+        }
+        return false;
+      }
+      replayed.put(digest, Boolean.TRUE);
+      if (!s.getPosition().isEmpty() && Positions.compare(e.getPosition(), s.getPosition()) < 0) {
+        return applyReplayed(table, s, e, out);
+      }
     }
     if (isReplay(table, s, e)) {
       duplicates.inc();
@@ -305,21 +316,12 @@ public final class ScopeDeduplicator
    * would call it a duplicate. An append-only change is applied out of order (adding a row is
    * order-free); a mutable row's change is older than the row's state, so it goes to the lake only
    * (applying it to the rollups could count the row twice). Neither moves the mark or the stored
-   * image. The replayed origin is remembered ({@link #REPLAYED_TTL}), so a second replay of the
-   * same record is a duplicate.
+   * image. The caller has remembered the replayed origin ({@link #REPLAYED_TTL}), so a second
+   * replay of the same record is a duplicate.
    */
   private boolean applyReplayed(
       TableSpec table, ScopeState s, ChangeEvent e, Collector<ChangeEvent> out) throws Exception {
     String tenant = e.getTenantId() != null ? e.getTenantId() : s.getTenantId();
-    long digest = CdcDecoder.digest64(Ids.of("replay-of", e.getReplayOf()));
-    if (replayed.contains(digest)) {
-      duplicates.inc();
-      if (tenant != null) {
-        out.collect(duplicateMarker(e, tenant));
-      }
-      return false;
-    }
-    replayed.put(digest, Boolean.TRUE);
     replayedApplied.inc();
     if (table.isMutable()) {
       e.setLakeOnly(true);

@@ -528,4 +528,28 @@ class ScopeDeduplicatorTest {
     assertThat(out().get(1).getLakeOnly()).isTrue();
     assertThat(out().get(2).getBefore()).isEqualTo(order("acme", 7, T0 + 1, "paid", "10.00"));
   }
+
+  @Test
+  void aSecondReplayOfARowTheJobFirstLearntFromTheReplayChangesNothing() throws Exception {
+    ChangeEvent insert =
+        orderChange("acme", "c", 7, T0, 100, null, order("acme", 7, T0, "created", "10.00"));
+    ChangeEvent update =
+        orderChange(
+            "acme",
+            "u",
+            7,
+            T0 + 1,
+            200,
+            order("acme", 7, T0, "created", "10.00"),
+            order("acme", 7, T0 + 1, "paid", "10.00"));
+    // First replay: the row is new to the job, so both apply the normal way.
+    harness.processElement(replayed(insert, "cdc.public.orders/0@1"), 0);
+    harness.processElement(replayed(update, "cdc.public.orders/0@2"), 0);
+    // Second replay: the insert now lies below the row's mark, yet it was replayed already.
+    harness.processElement(replayed(insert, "cdc.public.orders/0@1"), 0);
+    harness.processElement(replayed(update, "cdc.public.orders/0@2"), 0);
+    assertThat(dispositions())
+        .containsExactly(
+            Disposition.APPLY, Disposition.APPLY, Disposition.DUPLICATE, Disposition.DUPLICATE);
+  }
 }
