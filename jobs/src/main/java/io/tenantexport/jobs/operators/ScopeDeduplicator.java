@@ -76,7 +76,7 @@ public final class ScopeDeduplicator
   /**
    * State name of the scope's replayed quarantine origins (digests), see {@link #applyReplayed}.
    */
-  static final String REPLAYED_STATE = "replayed-origins";
+  public static final String REPLAYED_STATE = "replayed-origins";
 
   /** How long a scope remembers a replayed origin: replaying the same record again is a no-op. */
   static final Duration REPLAYED_TTL = Duration.ofDays(30);
@@ -125,13 +125,53 @@ public final class ScopeDeduplicator
    * State name of a table's scopes; part of the savepoint layout, so never derived from anything
    * else.
    */
-  static String stateName(String table) {
+  public static String stateName(String table) {
     return "scope-" + table;
   }
 
   /** State name of an append-only table's tie digests (see {@link #advance}). */
-  static String tiesStateName(String table) {
+  public static String tiesStateName(String table) {
     return "ties-" + table;
+  }
+
+  /**
+   * The descriptor of {@code table}'s scope state, as this operator registers it (mutable rows
+   * expire {@code retention} after their last change); public for savepoint tooling and tests.
+   */
+  public static ValueStateDescriptor<ScopeState> scopeStateDescriptor(TableSpec table) {
+    ValueStateDescriptor<ScopeState> d =
+        new ValueStateDescriptor<>(stateName(table.name()), new AvroTypeInfo<>(ScopeState.class));
+    if (table.isMutable()) {
+      d.enableTimeToLive(
+          StateTtlConfig.newBuilder(table.retention())
+              .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+              .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+              .build());
+    }
+    return d;
+  }
+
+  /**
+   * The descriptor of an append-only table's tie digests, as this operator registers it; public for
+   * savepoint tooling and tests.
+   */
+  public static MapStateDescriptor<Long, Boolean> tiesDescriptor(String table) {
+    return new MapStateDescriptor<>(tiesStateName(table), Types.LONG, Types.BOOLEAN);
+  }
+
+  /**
+   * The descriptor of the scope's replayed quarantine origins, as this operator registers it;
+   * public for savepoint tooling and tests.
+   */
+  public static MapStateDescriptor<Long, Boolean> replayedDescriptor() {
+    MapStateDescriptor<Long, Boolean> d =
+        new MapStateDescriptor<>(REPLAYED_STATE, Types.LONG, Types.BOOLEAN);
+    d.enableTimeToLive(
+        StateTtlConfig.newBuilder(REPLAYED_TTL)
+            .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+            .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+            .build());
+    return d;
   }
 
   @Override
@@ -140,23 +180,11 @@ public final class ScopeDeduplicator
     stateByTable = new HashMap<>();
     appendOnlyTies = new HashMap<>();
     for (TableSpec t : spec.tables().values()) {
-      ValueStateDescriptor<ScopeState> d =
-          new ValueStateDescriptor<>(stateName(t.name()), new AvroTypeInfo<>(ScopeState.class));
-      if (t.isMutable()) {
-        d.enableTimeToLive(
-            StateTtlConfig.newBuilder(t.retention())
-                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                .build());
-      }
+      ValueStateDescriptor<ScopeState> d = scopeStateDescriptor(t);
       descriptors.put(t.name(), d);
       stateByTable.put(t.name(), getRuntimeContext().getState(d));
       if (!t.isMutable()) {
-        appendOnlyTies.put(
-            t.name(),
-            getRuntimeContext()
-                .getMapState(
-                    new MapStateDescriptor<>(tiesStateName(t.name()), Types.LONG, Types.BOOLEAN)));
+        appendOnlyTies.put(t.name(), getRuntimeContext().getMapState(tiesDescriptor(t.name())));
       }
     }
     duplicates = getRuntimeContext().getMetricGroup().counter("duplicates");
@@ -165,14 +193,7 @@ public final class ScopeDeduplicator
     beforeImageFromState = getRuntimeContext().getMetricGroup().counter("beforeImageFromState");
     offboardedDropped = getRuntimeContext().getMetricGroup().counter("offboardedDropped");
     replayedApplied = getRuntimeContext().getMetricGroup().counter("replayedBelowMark");
-    MapStateDescriptor<Long, Boolean> replayedDescriptor =
-        new MapStateDescriptor<>(REPLAYED_STATE, Types.LONG, Types.BOOLEAN);
-    replayedDescriptor.enableTimeToLive(
-        StateTtlConfig.newBuilder(REPLAYED_TTL)
-            .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-            .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-            .build());
-    replayed = getRuntimeContext().getMapState(replayedDescriptor);
+    replayed = getRuntimeContext().getMapState(replayedDescriptor());
     attempt = new AttemptStart();
     book = Policies.seeded(spec, folderPolicies, policyFolder);
     restoredOffered = false;

@@ -75,18 +75,28 @@ public final class TenantWindowAggregator
     this.idleTimeoutMs = idleTimeoutMs;
   }
 
+  /** State name of the tenant's clock; part of the savepoint layout. */
+  public static final String CLOCK_STATE = "tenant-clock";
+
+  /** State name of the tenant's open windows, by window start; part of the savepoint layout. */
+  public static final String WINDOWS_STATE = "open-windows";
+
+  /** The descriptor of the tenant's clock; public for savepoint tooling and tests. */
+  public static ValueStateDescriptor<TenantClock> clockDescriptor() {
+    return new ValueStateDescriptor<>(CLOCK_STATE, new AvroTypeInfo<>(TenantClock.class));
+  }
+
+  /** The descriptor of the tenant's open windows; public for savepoint tooling and tests. */
+  public static MapStateDescriptor<Long, TenantWindow> windowsDescriptor() {
+    return new MapStateDescriptor<>(
+        WINDOWS_STATE, Types.LONG, new AvroTypeInfo<>(TenantWindow.class));
+  }
+
   @Override
   public void open(OpenContext ctx) {
     aggregation = new WindowAggregation(spec);
-    clockState =
-        getRuntimeContext()
-            .getState(
-                new ValueStateDescriptor<>("tenant-clock", new AvroTypeInfo<>(TenantClock.class)));
-    windows =
-        getRuntimeContext()
-            .getMapState(
-                new MapStateDescriptor<>(
-                    "open-windows", Types.LONG, new AvroTypeInfo<>(TenantWindow.class)));
+    clockState = getRuntimeContext().getState(clockDescriptor());
+    windows = getRuntimeContext().getMapState(windowsDescriptor());
     applied = getRuntimeContext().getMetricGroup().counter("applied");
     late = getRuntimeContext().getMetricGroup().counter("late");
     unretracted = getRuntimeContext().getMetricGroup().counter("unretracted");
