@@ -484,7 +484,11 @@ class RowLevelSecurityTest {
       s.execute("CREATE ROLE " + OWNER + " LOGIN CREATEROLE PASSWORD '" + PASSWORD + "'");
       s.execute("CREATE DATABASE " + OWNED_DATABASE + " OWNER " + OWNER);
     }
-    assertThat(WarehouseMigrations.apply(url, OWNER, PASSWORD)).isEqualTo(2);
+    // Every shipped migration applies as this owner, whatever their number.
+    String[] shipped =
+        new java.io.File("../warehouse/migrations").list((d, n) -> n.matches("V\\d+__.*\\.sql"));
+    assertThat(shipped).isNotEmpty();
+    assertThat(WarehouseMigrations.apply(url, OWNER, PASSWORD)).isEqualTo(shipped.length);
     try (Connection job = DriverManager.getConnection(url, EXPORT_JOB, PASSWORD)) {
       upsert(job, rollup("t-a", 0, "1.50"));
       upsert(job, rollup("t-b", 0, "100.00"));

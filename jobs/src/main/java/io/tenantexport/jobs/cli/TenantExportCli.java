@@ -16,7 +16,10 @@ import java.util.stream.Collectors;
  *   <li>{@code policy publish}: sends a folder's policies to the running job's control topic
  *       ({@link PolicyPublishCommand});
  *   <li>{@code quarantine replay}: re-injects quarantined records into their original topics
- *       ({@link QuarantineReplayCommand}).
+ *       ({@link QuarantineReplayCommand});
+ *   <li>{@code job deploy|status|savepoint|upgrade|rollback|stop}: operations on the job over
+ *       Flink's REST API, each recorded in the warehouse's export registry and as an {@code
+ *       OPERATION} audit event ({@link JobOperations}).
  * </ul>
  *
  * <p>Commands that talk to Kafka load the job configuration exactly as the job does ({@code
@@ -36,7 +39,16 @@ public final class TenantExportCli {
   static final String NAME = "tenant-export";
 
   private static final List<Command> COMMANDS =
-      List.of(new PolicyLintCommand(), new PolicyPublishCommand(), new QuarantineReplayCommand());
+      List.of(
+          new PolicyLintCommand(),
+          new PolicyPublishCommand(),
+          new QuarantineReplayCommand(),
+          new JobDeployCommand(),
+          new JobStatusCommand(),
+          new JobSavepointCommand(),
+          new JobUpgradeCommand(),
+          new JobRollbackCommand(),
+          new JobStopCommand());
 
   private TenantExportCli() {}
 

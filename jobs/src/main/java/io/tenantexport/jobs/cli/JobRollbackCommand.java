@@ -1,0 +1,126 @@
+package io.tenantexport.jobs.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * {@code job rollback [--to <savepoint>]}: undoes the last upgrade. The registry's current job must
+ * have been started by an {@code upgrade}; the jar before it is the last successful start recorded
+ * before that upgrade. The current job is stopped with a savepoint (kept, and named in the row's
+ * detail), and the previous jar starts with its previous arguments from the pre-upgrade savepoint
+ * (the upgrade row's), or from {@code --to}.
+ *
+ * <p>Starting from the pre-upgrade savepoint reads again every change the upgraded job read since:
+ * its lake rows, receipts and rollups are written a second time. Use {@code --to} with the
+ * savepoint this command's stop took when the previous jar can read the upgraded job's state.
+ */
+final class JobRollbackCommand implements Command {
+  private static final String TO = "--to";
+
+  @Override
+  public String name() {
+    return "job rollback";
+  }
+
+  @Override
+  public String summary() {
+    return "stop the upgraded job and start the previous jar from the pre-upgrade savepoint";
+  }
+
+  @Override
+  public String help() {
+    return """
+        Usage: tenant-export job rollback --rest <url> --config <job.yaml> [--to <savepoint>]
+                                          [--dir <dir>]
+
+        Undoes the last upgrade: stops the export registry's current job (which an upgrade
+        started) with a savepoint, then starts the jar that ran before the upgrade, with its
+        previous arguments, from the pre-upgrade savepoint or from --to, and waits until it
+        runs with a completed checkpoint. Records a 'rollback' row.
+        From the pre-upgrade savepoint, whatever the upgraded job read is read again (and
+        exported again): pass --to <the savepoint this stop takes> when the previous jar can
+        restore the upgraded job's state.
+
+          --to <savepoint>      start from this savepoint instead
+          --dir <uri>           where to write the savepoint of the stop
+        """
+        + JobOperations.HELP;
+  }
+
+  @Override
+  public Args.Spec arguments() {
+    return JobOperations.arguments().value(TO).value(JobOperations.DIR);
+  }
+
+  @Override
+  public int run(Args args, Io io) throws UsageException {
+    JobOperations ops = JobOperations.open(args, io);
+    List<ExportRegistry.Row> rows = ops.registry.all();
+    ExportRegistry.Row current = ops.current();
+    if (!current.action().equals("upgrade")) {
+      throw new CommandFailedException(
+          "the current job "
+              + current.jobId()
+              + " was started by '"
+              + current.action()
+              + "' (registry #"
+              + current.id()
+              + "), not by an upgrade: nothing to roll back");
+    }
+    ExportRegistry.Row previous =
+        ExportRegistry.lastStartBefore(rows, current.id())
+            .orElseThrow(
+                () ->
+                    new CommandFailedException(
+                        "no successful start recorded before upgrade #" + current.id()));
+    Path previousJar = JobOperations.recordedJar(previous);
+    String target = args.value(TO) != null ? args.value(TO) : current.savepointPath();
+    if (target == null) {
+      throw new CommandFailedException(
+          "upgrade #" + current.id() + " records no savepoint: give one with " + TO);
+    }
+
+    String stopped = null;
+    String state = ops.stateOf(current.jobId());
+    if (!FlinkRest.TERMINAL.contains(state) && !state.equals("UNKNOWN")) {
+      try {
+        stopped = ops.stop(current.jobId(), args.value(JobOperations.DIR), false);
+      } catch (CommandFailedException e) {
+        ops.record(
+            JobOperations.rowLike(
+                previous,
+                "rollback",
+                current.jobId(),
+                target,
+                "failed",
+                "stop with savepoint of job " + current.jobId() + " failed: " + e.getMessage()));
+        throw e;
+      }
+    }
+    String detail =
+        "from upgrade #"
+            + current.id()
+            + "; "
+            + (stopped == null
+                ? "job " + current.jobId() + " was already " + state
+                : "job " + current.jobId() + " stopped with savepoint " + stopped);
+    String jobId = null;
+    try {
+      jobId = ops.start(previousJar, previous.programArgs(), target);
+      ops.awaitHealthy(jobId);
+    } catch (CommandFailedException e) {
+      if (jobId != null) {
+        ops.cancelQuietly(jobId);
+      }
+      ops.record(
+          JobOperations.rowLike(
+              previous, "rollback", jobId, target, "failed", detail + "; " + e.getMessage()));
+      throw new CommandFailedException(
+          e.getMessage()
+              + (stopped == null ? "" : "; the upgraded job's state is in savepoint " + stopped));
+    }
+    ops.record(JobOperations.rowLike(previous, "rollback", jobId, target, "ok", detail));
+    io.out().println("rolled back to " + previous.jar() + " as job " + jobId + " from " + target);
+    return TenantExportCli.OK;
+  }
+}

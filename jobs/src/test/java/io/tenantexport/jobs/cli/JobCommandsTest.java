@@ -1,0 +1,174 @@
+package io.tenantexport.jobs.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code job} commands without a cluster: argument handling (exit status 2, nothing attempted)
+ * and the REST client's errors, which name the endpoint and the HTTP status.
+ */
+class JobCommandsTest {
+  @TempDir Path tmp;
+
+  private record Result(int status, String out, String err) {}
+
+  private static Result run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status =
+        TenantExportCli.run(
+            args,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            Map.of());
+    return new Result(
+        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void jobGroupHelpListsEveryOperation() {
+    Result r = run("job", "--help");
+    assertThat(r.status()).isZero();
+    assertThat(r.out())
+        .contains("job deploy", "job status", "job savepoint", "job upgrade", "job rollback")
+        .contains("job stop");
+  }
+
+  @Test
+  void deployWithoutRestIsAUsageError() throws Exception {
+    Path jar = Files.writeString(tmp.resolve("job.jar"), "x");
+    Result r = run("job", "deploy", "--jar", jar.toString());
+    assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
+    assertThat(r.err()).contains("tenant-export job deploy: missing --rest");
+  }
+
+  @Test
+  void restMustBeAnHttpUrl() throws Exception {
+    Path jar = Files.writeString(tmp.resolve("job.jar"), "x");
+    Result r = run("job", "deploy", "--jar", jar.toString(), "--rest", "jobmanager:8081");
+    assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
+    assertThat(r.err()).contains("--rest 'jobmanager:8081' is not an http(s)://host:port URL");
+  }
+
+  @Test
+  void aMissingJarIsAUsageErrorNamingIt() {
+    Result r = run("job", "upgrade", "--jar", "no/such.jar", "--rest", "http://127.0.0.1:8081");
+    assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
+    assertThat(r.err()).contains("--jar no/such.jar: no such file");
+  }
+
+  @Test
+  void deployNeedsAJar() {
+    Result r = run("job", "deploy", "--rest", "http://127.0.0.1:8081");
+    assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
+    assertThat(r.err()).contains("missing --jar <job jar>");
+  }
+
+  @Test
+  void timeoutMustBeAPositiveDuration() throws Exception {
+    assertThat(JobOperations.duration("--timeout", "90s")).isEqualTo(Duration.ofSeconds(90));
+    assertThat(JobOperations.duration("--timeout", "500ms")).isEqualTo(Duration.ofMillis(500));
+    Result r = run("job", "status", "--rest", "http://127.0.0.1:8081", "--timeout", "0s");
+    assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
+    assertThat(r.err()).contains("--timeout '0s' is not a positive duration");
+    r = run("job", "status", "--rest", "http://127.0.0.1:8081", "--timeout", "soon");
+    assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
+  }
+
+  @Test
+  void unknownFlagsAndRepeatedOptionsAreRefused() {
+    Result r = run("job", "rollback", "--rest", "http://a:1", "--to", "x", "--to", "y");
+    assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
+    assertThat(r.err()).contains("--to given twice");
+    r = run("job", "savepoint", "--rest", "http://a:1", "--drain");
+    assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
+    assertThat(r.err()).contains("unknown flag --drain");
+    r = run("job", "stop", "--rest", "http://a:1", "--drain=yes");
+    assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
+    assertThat(r.err()).contains("--drain takes no value");
+  }
+
+  @Test
+  void programArgsCarryTheConfigFileAndTheSettings() throws Exception {
+    Args args =
+        JobOperations.arguments()
+            .parse(
+                new String[] {
+                  "--config", "deploy/job.yaml", "--job.version=v2", "--rest", "http://a:1"
+                });
+    assertThat(JobOperations.programArgs(args))
+        .containsExactly(
+            "--config", Path.of("deploy/job.yaml").toAbsolutePath().toString(), "--job.version=v2");
+  }
+
+  @Test
+  void restErrorsNameTheEndpointAndTheStatus() throws Exception {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext(
+        "/",
+        exchange -> {
+          byte[] body =
+              "{\"errors\":[\"org.apache.flink.client.program.ProgramInvocationException: no class\"]}"
+                  .getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(400, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
+    server.start();
+    try {
+      String url = "http://127.0.0.1:" + server.getAddress().getPort();
+      FlinkRest rest = new FlinkRest(url);
+      assertThatThrownBy(() -> rest.runJar("abc_job.jar", List.of(), "file:/sp"))
+          .isInstanceOf(CommandFailedException.class)
+          .hasMessage(
+              "POST "
+                  + url
+                  + "/jars/abc_job.jar/run: HTTP 400:"
+                  + " org.apache.flink.client.program.ProgramInvocationException: no class");
+    } finally {
+      server.stop(0);
+    }
+  }
+
+  @Test
+  void anUnreachableClusterIsNamed() {
+    FlinkRest rest = new FlinkRest("http://127.0.0.1:1");
+    assertThatThrownBy(() -> rest.jobState("abc"))
+        .isInstanceOf(CommandFailedException.class)
+        .hasMessageStartingWith("GET http://127.0.0.1:1/jobs/abc: no answer");
+  }
+
+  @Test
+  void theCurrentJobIsTheLastSuccessfulStart() {
+    List<ExportRegistry.Row> rows =
+        List.of(
+            row(1, "deploy", "ok", "a"),
+            row(2, "savepoint", "ok", "a"),
+            row(3, "upgrade", "ok", "b"),
+            row(4, "rollback", "ok", "a"),
+            row(5, "upgrade", "failed", "c"),
+            row(6, "rollback-auto", "ok", "a"),
+            row(7, "stop", "ok", "a"));
+    assertThat(ExportRegistry.current(rows).orElseThrow().id()).isEqualTo(6L);
+    assertThat(ExportRegistry.lastStartBefore(rows, 3).orElseThrow().id()).isEqualTo(1L);
+    assertThat(ExportRegistry.lastStartBefore(rows, 1)).isEmpty();
+  }
+
+  private static ExportRegistry.Row row(long id, String action, String outcome, String jar) {
+    return new ExportRegistry.Row(
+        id, null, action, "job" + id, jar, null, null, null, null, null, outcome, null);
+  }
+}
