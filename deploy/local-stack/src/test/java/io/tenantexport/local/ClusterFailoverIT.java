@@ -3,30 +3,19 @@ package io.tenantexport.local;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.tenantexport.common.gen.GeneratedRecord;
 import io.tenantexport.common.gen.TrafficGenerator;
-import io.tenantexport.common.keys.KeyProvider;
-import io.tenantexport.common.policy.PolicyFolder;
-import io.tenantexport.common.policy.Redactor;
-import io.tenantexport.common.policy.TenantPolicy;
 import io.tenantexport.common.spec.ExportSpec;
-import io.tenantexport.common.tenant.TenantId;
 import io.tenantexport.jobs.TenantExportJob;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.local.ItStack.Sources;
 import io.tenantexport.local.infra.LocalFlinkCluster;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,25 +32,22 @@ class ClusterFailoverIT {
   /** Above the input's event-time span: no change is late, whatever the interleaving. */
   private static final String LATENESS = "60m";
 
-  private static final Path POLICIES = Path.of("../policies");
-  private static final Path JOBS_TARGET = Path.of("../../jobs/target");
-
   @TempDir Path tmp;
 
   @Test
   void killingATaskManagerDuringARunChangesNoOutput() throws Exception {
-    Path jar = jobJar();
+    Path jar = ClusterRuns.jobJar();
     long t0 = System.nanoTime();
     ExportSpec spec = ItStack.spec(LATENESS);
-    try (ItStack stack = ItStack.start(tmp, spec, POLICIES)) {
+    try (ItStack stack = ItStack.start(tmp, spec, ClusterRuns.POLICIES)) {
       stack.createTopics(Sources.AS_GENERATED);
       List<GeneratedRecord> input =
           new TrafficGenerator(TrafficGenerator.Config.defaults(ItStack.inputStart()))
               .take(RECORDS);
       stack.produce(Sources.AS_GENERATED, new TenantRouting(), input);
-      Reference reference = reference(stack, spec, input);
+      Reference reference = ClusterRuns.reference(stack, spec, input);
       JobConfig c = stack.config("cluster", Sources.AS_GENERATED, true, "1h", stack.writer());
-      Path jobYaml = writeJobYaml(c, spec);
+      Path jobYaml = ClusterRuns.writeJobYaml(tmp, c, LATENESS);
       log(t0, "Kafka, PostgreSQL and %d input records ready", RECORDS);
 
       // Two slots per TaskManager: the job (parallelism 2) fits on the survivor alone.
@@ -124,12 +110,7 @@ class ClusterFailoverIT {
         log(t0, "job FINISHED");
       }
       RunOutputs out = stack.outputs(c);
-      assertThat(out.lake().keySet()).isEqualTo(reference.lake.keySet());
-      for (String tenant : reference.lake.keySet()) {
-        assertThat(withoutIds(out, tenant))
-            .as("lake rows of %s", tenant)
-            .isEqualTo(reference.lake.get(tenant));
-      }
+      ClusterRuns.assertLakeEqualsReference(out, reference);
       assertThat(out.warehouse().keySet()).isEqualTo(reference.warehouse.keySet());
       for (String tenant : reference.warehouse.keySet()) {
         assertThat(out.warehouse().get(tenant))
@@ -138,93 +119,6 @@ class ClusterFailoverIT {
       }
       log(t0, "outputs equal the reference");
     }
-  }
-
-  /** The shaded job jar that {@code mvn package} builds in {@code jobs/target}. */
-  private static Path jobJar() throws IOException {
-    if (Files.isDirectory(JOBS_TARGET)) {
-      try (Stream<Path> files = Files.list(JOBS_TARGET)) {
-        return files
-            .filter(f -> f.getFileName().toString().matches("tenant-export-jobs-.*-job\\.jar"))
-            .max(Comparator.comparingLong(f -> f.toFile().lastModified()))
-            .orElseThrow(() -> missingJar());
-      }
-    }
-    throw missingJar();
-  }
-
-  private static AssertionError missingJar() {
-    return new AssertionError(
-        "No job jar tenant-export-jobs-*-job.jar in "
-            + JOBS_TARGET.toAbsolutePath().normalize()
-            + ": build it first (mvn -ntp package -pl jobs -am -DskipTests), or run this test in"
-            + " the reactor (mvn verify), where jobs is packaged before local-stack's tests");
-  }
-
-  /** The generator's truth, redacted by each tenant's policy as the job must redact it. */
-  private static Reference reference(ItStack stack, ExportSpec spec, List<GeneratedRecord> input) {
-    Map<TenantId, TenantPolicy> policies = PolicyFolder.load(POLICIES, spec);
-    KeyProvider keys = stack.openKeys();
-    Redactor redactor = new Redactor(spec, keys);
-    return new Reference(
-        input,
-        spec,
-        (tenant, table, image) ->
-            redactor.apply(policies.get(TenantId.of(tenant, "reference")), table, image));
-  }
-
-  /**
-   * A job.yaml as an operator writes one, for the run {@code c} describes (the spec beside it);
-   * {@code kafka.bounded} is left to a flag.
-   */
-  private Path writeJobYaml(JobConfig c, ExportSpec spec) throws IOException {
-    Path specFile = tmp.resolve("export-spec.yaml");
-    Files.writeString(
-        specFile,
-        Files.readString(Path.of("../export-spec.yaml"))
-            .replaceFirst("allowed_lateness: \\S+", "allowed_lateness: " + LATENESS));
-    Map<String, Object> job = new LinkedHashMap<>();
-    job.put("name", c.jobName());
-    job.put("parallelism", c.parallelism());
-    job.put("checkpoint_interval", c.checkpointInterval().toMillis() + "ms");
-    job.put("idle_timeout", "1h");
-    job.put("orphan_timeout", "1h");
-    Map<String, Object> kafka = new LinkedHashMap<>();
-    kafka.put("bootstrap_servers", c.bootstrapServers());
-    kafka.put("topics", c.topics());
-    kafka.put("group_id", c.groupId());
-    kafka.put("starting_offsets", "earliest");
-    kafka.put("quarantine_topic", c.quarantineTopic());
-    kafka.put("audit_topic", c.auditTopic());
-    kafka.put("transactional_id_prefix", c.transactionalIdPrefix());
-    kafka.put("transaction_timeout", c.transactionTimeout().toSeconds() + "s");
-    Map<String, Object> keys = new LinkedHashMap<>(c.keyOptions());
-    keys.put("quarantine_key", c.quarantineKeyId());
-    Map<String, Object> yaml = new LinkedHashMap<>();
-    yaml.put("job", job);
-    yaml.put("spec", specFile.getFileName().toString());
-    yaml.put("kafka", kafka);
-    yaml.put("lake", Map.of("path", c.lakePath()));
-    yaml.put("warehouse", Map.of("url", c.warehouseUrl(), "user", c.warehouseUser()));
-    yaml.put(
-        "policy",
-        Map.of(
-            "folder",
-            POLICIES.toAbsolutePath().normalize().toString(),
-            "control_topic",
-            c.policyControlTopic()));
-    yaml.put("keys", keys);
-    Path file = tmp.resolve("job.yaml");
-    new YAMLMapper().writeValue(file.toFile(), yaml);
-    return file;
-  }
-
-  private static List<String> withoutIds(RunOutputs out, String tenant) {
-    return out.lakeRows().stream()
-        .filter(r -> r.pathTenant().equals(tenant))
-        .map(r -> RunOutputs.lakeLine(r.record(), false))
-        .sorted()
-        .toList();
   }
 
   private static long completedCheckpoints(LocalFlinkCluster flink, String job) {

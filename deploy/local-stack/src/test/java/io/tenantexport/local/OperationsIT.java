@@ -5,15 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.tenantexport.common.gen.GeneratedRecord;
 import io.tenantexport.common.gen.TrafficGenerator;
-import io.tenantexport.common.keys.KeyProvider;
-import io.tenantexport.common.policy.PolicyFolder;
-import io.tenantexport.common.policy.Redactor;
-import io.tenantexport.common.policy.TenantPolicy;
 import io.tenantexport.common.spec.ExportSpec;
-import io.tenantexport.common.tenant.TenantId;
 import io.tenantexport.jobs.cli.TenantExportCli;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.local.ItStack.Sources;
@@ -32,13 +26,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.jar.Attributes;
 import java.util.jar.Manifest;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -61,8 +52,6 @@ import org.junit.jupiter.api.io.TempDir;
 class OperationsIT {
   private static final int RECORDS = 10_000;
   private static final String LATENESS = "60m";
-  private static final Path POLICIES = Path.of("../policies");
-  private static final Path JOBS_TARGET = Path.of("../../jobs/target");
   private static final String OPERATOR = "ops_cli";
   private static final String OPERATOR_PASSWORD = "operator-secret-for-the-test";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -81,20 +70,20 @@ class OperationsIT {
   @Test
   void deployUpgradeRollbackAndAutomaticRollbackLoseAndDoubleNothing() throws Exception {
     long t0 = System.nanoTime();
-    Path built = jobJar();
+    Path built = ClusterRuns.jobJar();
     Path v1 = Files.copy(built, tmp.resolve("tenant-export-jobs-v1-job.jar"));
     Path v2 = Files.copy(built, tmp.resolve("tenant-export-jobs-v2-job.jar"));
     Path broken = brokenCopy(built, tmp.resolve("tenant-export-jobs-broken-job.jar"));
     ExportSpec spec = ItStack.spec(LATENESS);
-    try (ItStack stack = ItStack.start(tmp, spec, POLICIES)) {
+    try (ItStack stack = ItStack.start(tmp, spec, ClusterRuns.POLICIES)) {
       stack.createTopics(Sources.AS_GENERATED);
       List<GeneratedRecord> input =
           new TrafficGenerator(TrafficGenerator.Config.defaults(ItStack.inputStart()))
               .take(RECORDS);
       stack.produce(Sources.AS_GENERATED, new TenantRouting(), input);
-      Reference reference = reference(stack, spec, input);
+      Reference reference = ClusterRuns.reference(stack, spec, input);
       JobConfig c = stack.config("ops", Sources.AS_GENERATED, false, "1h", stack.writer());
-      Path jobYaml = writeJobYaml(c);
+      Path jobYaml = ClusterRuns.writeJobYaml(tmp, c, LATENESS);
       try (Connection su = stack.warehouse().connect();
           Statement s = su.createStatement()) {
         s.execute("CREATE ROLE " + OPERATOR + " LOGIN PASSWORD '" + OPERATOR_PASSWORD + "'");
@@ -206,12 +195,7 @@ class OperationsIT {
                 "export_registry#7 stop ok");
       }
       RunOutputs out = stack.outputs(c);
-      assertThat(out.lake().keySet()).isEqualTo(reference.lake.keySet());
-      for (String tenant : reference.lake.keySet()) {
-        assertThat(withoutIds(out, tenant))
-            .as("lake rows of %s", tenant)
-            .isEqualTo(reference.lake.get(tenant));
-      }
+      ClusterRuns.assertLakeEqualsReference(out, reference);
       log(t0, "lake rows equal the reference for %d tenants", reference.lake.size());
     }
     List<String> survivors =
@@ -348,87 +332,6 @@ class OperationsIT {
       }
     }
     return target;
-  }
-
-  private static Path jobJar() throws IOException {
-    if (Files.isDirectory(JOBS_TARGET)) {
-      try (Stream<Path> files = Files.list(JOBS_TARGET)) {
-        return files
-            .filter(f -> f.getFileName().toString().matches("tenant-export-jobs-.*-job\\.jar"))
-            .max(Comparator.comparingLong(f -> f.toFile().lastModified()))
-            .orElseThrow(OperationsIT::missingJar);
-      }
-    }
-    throw missingJar();
-  }
-
-  private static AssertionError missingJar() {
-    return new AssertionError(
-        "No job jar tenant-export-jobs-*-job.jar in "
-            + JOBS_TARGET.toAbsolutePath().normalize()
-            + ": build it first (mvn -ntp package -pl jobs -am -DskipTests)");
-  }
-
-  private static Reference reference(ItStack stack, ExportSpec spec, List<GeneratedRecord> input) {
-    Map<TenantId, TenantPolicy> policies = PolicyFolder.load(POLICIES, spec);
-    KeyProvider keys = stack.openKeys();
-    Redactor redactor = new Redactor(spec, keys);
-    return new Reference(
-        input,
-        spec,
-        (tenant, table, image) ->
-            redactor.apply(policies.get(TenantId.of(tenant, "reference")), table, image));
-  }
-
-  /** A job.yaml as an operator writes one for the run {@code c} describes; unbounded input. */
-  private Path writeJobYaml(JobConfig c) throws IOException {
-    Path specFile = tmp.resolve("export-spec.yaml");
-    Files.writeString(
-        specFile,
-        Files.readString(Path.of("../export-spec.yaml"))
-            .replaceFirst("allowed_lateness: \\S+", "allowed_lateness: " + LATENESS));
-    Map<String, Object> job = new LinkedHashMap<>();
-    job.put("name", c.jobName());
-    job.put("parallelism", c.parallelism());
-    job.put("checkpoint_interval", c.checkpointInterval().toMillis() + "ms");
-    job.put("idle_timeout", "1h");
-    job.put("orphan_timeout", "1h");
-    Map<String, Object> kafka = new LinkedHashMap<>();
-    kafka.put("bootstrap_servers", c.bootstrapServers());
-    kafka.put("topics", c.topics());
-    kafka.put("group_id", c.groupId());
-    kafka.put("starting_offsets", "earliest");
-    kafka.put("quarantine_topic", c.quarantineTopic());
-    kafka.put("audit_topic", c.auditTopic());
-    kafka.put("transactional_id_prefix", c.transactionalIdPrefix());
-    kafka.put("transaction_timeout", c.transactionTimeout().toSeconds() + "s");
-    Map<String, Object> keys = new LinkedHashMap<>(c.keyOptions());
-    keys.put("quarantine_key", c.quarantineKeyId());
-    Map<String, Object> yaml = new LinkedHashMap<>();
-    yaml.put("job", job);
-    yaml.put("spec", specFile.getFileName().toString());
-    yaml.put("kafka", kafka);
-    yaml.put("lake", Map.of("path", c.lakePath()));
-    yaml.put("warehouse", Map.of("url", c.warehouseUrl(), "user", c.warehouseUser()));
-    yaml.put(
-        "policy",
-        Map.of(
-            "folder",
-            POLICIES.toAbsolutePath().normalize().toString(),
-            "control_topic",
-            c.policyControlTopic()));
-    yaml.put("keys", keys);
-    Path file = tmp.resolve("job.yaml");
-    new YAMLMapper().writeValue(file.toFile(), yaml);
-    return file;
-  }
-
-  private static List<String> withoutIds(RunOutputs out, String tenant) {
-    return out.lakeRows().stream()
-        .filter(r -> r.pathTenant().equals(tenant))
-        .map(r -> RunOutputs.lakeLine(r.record(), false))
-        .sorted()
-        .toList();
   }
 
   private static void log(long t0, String format, Object... args) {

@@ -5,7 +5,7 @@ package io.tenantexport.jobs.cli;
  * open): exit status {@value TenantExportCli#FAILED}. The message says what and where; it never
  * holds payload contents.
  */
-final class CommandFailedException extends RuntimeException {
+public final class CommandFailedException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
   CommandFailedException(String message) {

@@ -24,7 +24,7 @@ import java.util.UUID;
  * failure is a {@link CommandFailedException} naming the method, the endpoint and the HTTP status
  * with Flink's own error text.
  */
-final class FlinkRest {
+public final class FlinkRest {
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
   static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
   static final Duration UPLOAD_TIMEOUT = Duration.ofMinutes(5);
@@ -37,7 +37,7 @@ final class FlinkRest {
   private final String base;
   private final HttpClient http;
 
-  FlinkRest(String restUrl) {
+  public FlinkRest(String restUrl) {
     this.base = restUrl.endsWith("/") ? restUrl.substring(0, restUrl.length() - 1) : restUrl;
     this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).build();
   }
@@ -50,7 +50,7 @@ final class FlinkRest {
   record SavepointStatus(boolean done, String location, String failure) {}
 
   /** Uploads a jar ({@code POST /jars/upload}); returns Flink's jar id. */
-  String uploadJar(Path jar) {
+  public String uploadJar(Path jar) {
     String boundary = "----tenant-export-" + UUID.randomUUID();
     byte[] head =
         ("--"
@@ -87,8 +87,28 @@ final class FlinkRest {
    * the job id.
    */
   String runJar(String jarId, List<String> programArgs, String savepoint) {
+    return runJar(jarId, null, programArgs, savepoint, Map.of());
+  }
+
+  /**
+   * Runs an uploaded jar ({@code POST /jars/:id/run}): its main, {@code entryClass} or else the
+   * manifest's, runs in the JobManager with {@code programArgs}, from {@code savepoint} when not
+   * null; {@code flinkConfiguration} is added to the job's Flink configuration. Returns the job id.
+   */
+  public String runJar(
+      String jarId,
+      String entryClass,
+      List<String> programArgs,
+      String savepoint,
+      Map<String, String> flinkConfiguration) {
     Map<String, Object> body = new LinkedHashMap<>();
+    if (entryClass != null) {
+      body.put("entryClass", entryClass);
+    }
     body.put("programArgsList", programArgs);
+    if (!flinkConfiguration.isEmpty()) {
+      body.put("flinkConfiguration", flinkConfiguration);
+    }
     if (savepoint != null) {
       body.put("savepointPath", savepoint);
       body.put("allowNonRestoredState", false);
@@ -201,11 +221,13 @@ final class FlinkRest {
             .method("PATCH", HttpRequest.BodyPublishers.noBody()));
   }
 
-  JsonNode get(String path) {
+  /** GET {@code path} of the REST API as JSON. */
+  public JsonNode get(String path) {
     return send("GET", path, HttpRequest.newBuilder(uri(path)).GET());
   }
 
-  JsonNode post(String path, Object body) {
+  /** POST {@code body} (JSON) to {@code path} of the REST API; returns the JSON answer. */
+  public JsonNode post(String path, Object body) {
     String json;
     try {
       json = JSON.writeValueAsString(body);

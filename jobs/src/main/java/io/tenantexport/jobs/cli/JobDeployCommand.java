@@ -68,19 +68,11 @@ final class JobDeployCommand implements Command {
     }
     String label = JobOperations.jarLabel(jar);
     List<String> programArgs = JobOperations.programArgs(args);
-    String jobId = null;
-    try {
-      jobId = ops.start(jar, programArgs, savepoint);
-      ops.awaitHealthy(jobId);
-    } catch (CommandFailedException e) {
-      if (jobId != null) {
-        ops.cancelQuietly(jobId);
-      }
-      ops.record(
-          ops.row("deploy", jobId, jar, label, programArgs, savepoint, "failed", e.getMessage()));
-      throw e;
+    JobOperations.Start started = ops.startAndRecord("deploy", jar, label, programArgs, savepoint);
+    if (started.failure() != null) {
+      throw started.failure();
     }
-    ops.record(ops.row("deploy", jobId, jar, label, programArgs, savepoint, "ok", null));
+    String jobId = started.jobId();
     io.out().println("deployed " + label + " as job " + jobId);
     return TenantExportCli.OK;
   }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -468,19 +469,72 @@ final class JobOperations {
       String savepoint,
       String outcome,
       String detail) {
-    return new ExportRegistry.Row(
-        null,
-        null,
-        action,
-        jobId,
-        label,
-        jar.toString(),
+    ExportRegistry.Row started =
+        new ExportRegistry.Row(
+            null,
+            null,
+            null,
+            null,
+            label,
+            jar.toString(),
+            programArgs,
+            config.jobVersion(),
+            config.spec().version(),
+            null,
+            null,
+            null);
+    return rowLike(started, action, jobId, savepoint, outcome, detail);
+  }
+
+  /**
+   * As {@link #startAndRecord(Path, List, String, BiFunction)}, recording the {@link #row} of
+   * {@code action} for this configuration, with the failure's message as its detail.
+   */
+  Start startAndRecord(
+      String action, Path jar, String label, List<String> programArgs, String savepoint) {
+    return startAndRecord(
+        jar,
         programArgs,
-        config.jobVersion(),
-        config.spec().version(),
         savepoint,
-        outcome,
-        detail);
+        (jobId, e) ->
+            row(
+                action,
+                jobId,
+                jar,
+                label,
+                programArgs,
+                savepoint,
+                e == null ? "ok" : "failed",
+                e == null ? null : e.getMessage()));
+  }
+
+  /** How {@link #startAndRecord} ended: the job it started, or why it failed. */
+  record Start(String jobId, CommandFailedException failure) {}
+
+  /**
+   * Starts {@code jar} from {@code savepoint}, waits until it is healthy and records the row {@code
+   * rowOf} makes of the job id and the failure (null when it started). A job that started but
+   * failed to become healthy is cancelled before the row is recorded; the failure is returned, not
+   * thrown, so that the caller decides what follows.
+   */
+  Start startAndRecord(
+      Path jar,
+      List<String> programArgs,
+      String savepoint,
+      BiFunction<String, CommandFailedException, ExportRegistry.Row> rowOf) {
+    String jobId = null;
+    try {
+      jobId = start(jar, programArgs, savepoint);
+      awaitHealthy(jobId);
+    } catch (CommandFailedException e) {
+      if (jobId != null) {
+        cancelQuietly(jobId);
+      }
+      record(rowOf.apply(jobId, e));
+      return new Start(jobId, e);
+    }
+    record(rowOf.apply(jobId, null));
+    return new Start(jobId, null);
   }
 
   void say(String line) {

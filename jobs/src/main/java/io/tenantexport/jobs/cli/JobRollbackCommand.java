@@ -104,22 +104,25 @@ final class JobRollbackCommand implements Command {
             + (stopped == null
                 ? "job " + current.jobId() + " was already " + state
                 : "job " + current.jobId() + " stopped with savepoint " + stopped);
-    String jobId = null;
-    try {
-      jobId = ops.start(previousJar, previous.programArgs(), target);
-      ops.awaitHealthy(jobId);
-    } catch (CommandFailedException e) {
-      if (jobId != null) {
-        ops.cancelQuietly(jobId);
-      }
-      ops.record(
-          JobOperations.rowLike(
-              previous, "rollback", jobId, target, "failed", detail + "; " + e.getMessage()));
+    JobOperations.Start started =
+        ops.startAndRecord(
+            previousJar,
+            previous.programArgs(),
+            target,
+            (jobId, e) ->
+                JobOperations.rowLike(
+                    previous,
+                    "rollback",
+                    jobId,
+                    target,
+                    e == null ? "ok" : "failed",
+                    e == null ? detail : detail + "; " + e.getMessage()));
+    if (started.failure() != null) {
       throw new CommandFailedException(
-          e.getMessage()
+          started.failure().getMessage()
               + (stopped == null ? "" : "; the upgraded job's state is in savepoint " + stopped));
     }
-    ops.record(JobOperations.rowLike(previous, "rollback", jobId, target, "ok", detail));
+    String jobId = started.jobId();
     io.out().println("rolled back to " + previous.jar() + " as job " + jobId + " from " + target);
     return TenantExportCli.OK;
   }

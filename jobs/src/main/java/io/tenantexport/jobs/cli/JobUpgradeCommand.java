@@ -98,16 +98,9 @@ final class JobUpgradeCommand implements Command {
       throw e;
     }
 
-    String jobId = null;
-    try {
-      jobId = ops.start(jar, programArgs, savepoint);
-      ops.awaitHealthy(jobId);
-    } catch (CommandFailedException e) {
-      if (jobId != null) {
-        ops.cancelQuietly(jobId);
-      }
-      ops.record(
-          ops.row("upgrade", jobId, jar, label, programArgs, savepoint, "failed", e.getMessage()));
+    JobOperations.Start started = ops.startAndRecord("upgrade", jar, label, programArgs, savepoint);
+    if (started.failure() != null) {
+      CommandFailedException e = started.failure();
       io.err().println("upgrade to " + label + " failed: " + e.getMessage());
       rollBack(ops, previous, previousJar, savepoint, e);
       io.out()
@@ -118,8 +111,7 @@ final class JobUpgradeCommand implements Command {
                   + savepoint);
       return TenantExportCli.FAILED;
     }
-    ops.record(ops.row("upgrade", jobId, jar, label, programArgs, savepoint, "ok", null));
-    io.out().println("upgraded to " + label + " as job " + jobId + " from " + savepoint);
+    io.out().println("upgraded to " + label + " as job " + started.jobId() + " from " + savepoint);
     return TenantExportCli.OK;
   }
 
@@ -129,35 +121,30 @@ final class JobUpgradeCommand implements Command {
       Path previousJar,
       String savepoint,
       CommandFailedException cause) {
-    String jobId = null;
-    try {
-      jobId = ops.start(previousJar, previous.programArgs(), savepoint);
-      ops.awaitHealthy(jobId);
-    } catch (CommandFailedException e) {
-      if (jobId != null) {
-        ops.cancelQuietly(jobId);
-      }
-      ops.record(
-          JobOperations.rowLike(
-              previous, "rollback-auto", jobId, savepoint, "failed", e.getMessage()));
+    JobOperations.Start started =
+        ops.startAndRecord(
+            previousJar,
+            previous.programArgs(),
+            savepoint,
+            (jobId, e) ->
+                JobOperations.rowLike(
+                    previous,
+                    "rollback-auto",
+                    jobId,
+                    savepoint,
+                    e == null ? "ok" : "failed",
+                    e == null ? "after failed upgrade: " + cause.getMessage() : e.getMessage()));
+    if (started.failure() != null) {
       throw new CommandFailedException(
           "upgrade failed ("
               + cause.getMessage()
               + ") and the automatic rollback failed too ("
-              + e.getMessage()
+              + started.failure().getMessage()
               + "): no job runs; start "
               + previousJar
               + " with 'tenant-export job deploy --from-savepoint "
               + savepoint
               + "'");
     }
-    ops.record(
-        JobOperations.rowLike(
-            previous,
-            "rollback-auto",
-            jobId,
-            savepoint,
-            "ok",
-            "after failed upgrade: " + cause.getMessage()));
   }
 }

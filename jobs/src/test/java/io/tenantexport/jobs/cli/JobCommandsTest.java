@@ -4,15 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,24 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 class JobCommandsTest {
   @TempDir Path tmp;
 
-  private record Result(int status, String out, String err) {}
-
-  private static Result run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status =
-        TenantExportCli.run(
-            args,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8),
-            Map.of());
-    return new Result(
-        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  private static CliRun run(String... args) {
+    return CliRun.run(args);
   }
 
   @Test
   void jobGroupHelpListsEveryOperation() {
-    Result r = run("job", "--help");
+    CliRun r = run("job", "--help");
     assertThat(r.status()).isZero();
     assertThat(r.out())
         .contains("job deploy", "job status", "job savepoint", "job upgrade", "job rollback")
@@ -50,7 +36,7 @@ class JobCommandsTest {
   @Test
   void deployWithoutRestIsAUsageError() throws Exception {
     Path jar = Files.writeString(tmp.resolve("job.jar"), "x");
-    Result r = run("job", "deploy", "--jar", jar.toString());
+    CliRun r = run("job", "deploy", "--jar", jar.toString());
     assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
     assertThat(r.err()).contains("tenant-export job deploy: missing --rest");
   }
@@ -58,21 +44,21 @@ class JobCommandsTest {
   @Test
   void restMustBeAnHttpUrl() throws Exception {
     Path jar = Files.writeString(tmp.resolve("job.jar"), "x");
-    Result r = run("job", "deploy", "--jar", jar.toString(), "--rest", "jobmanager:8081");
+    CliRun r = run("job", "deploy", "--jar", jar.toString(), "--rest", "jobmanager:8081");
     assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
     assertThat(r.err()).contains("--rest 'jobmanager:8081' is not an http(s)://host:port URL");
   }
 
   @Test
   void aMissingJarIsAUsageErrorNamingIt() {
-    Result r = run("job", "upgrade", "--jar", "no/such.jar", "--rest", "http://127.0.0.1:8081");
+    CliRun r = run("job", "upgrade", "--jar", "no/such.jar", "--rest", "http://127.0.0.1:8081");
     assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
     assertThat(r.err()).contains("--jar no/such.jar: no such file");
   }
 
   @Test
   void deployNeedsAJar() {
-    Result r = run("job", "deploy", "--rest", "http://127.0.0.1:8081");
+    CliRun r = run("job", "deploy", "--rest", "http://127.0.0.1:8081");
     assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
     assertThat(r.err()).contains("missing --jar <job jar>");
   }
@@ -81,7 +67,7 @@ class JobCommandsTest {
   void timeoutMustBeAPositiveDuration() throws Exception {
     assertThat(JobOperations.duration("--timeout", "90s")).isEqualTo(Duration.ofSeconds(90));
     assertThat(JobOperations.duration("--timeout", "500ms")).isEqualTo(Duration.ofMillis(500));
-    Result r = run("job", "status", "--rest", "http://127.0.0.1:8081", "--timeout", "0s");
+    CliRun r = run("job", "status", "--rest", "http://127.0.0.1:8081", "--timeout", "0s");
     assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
     assertThat(r.err()).contains("--timeout '0s' is not a positive duration");
     r = run("job", "status", "--rest", "http://127.0.0.1:8081", "--timeout", "soon");
@@ -90,7 +76,7 @@ class JobCommandsTest {
 
   @Test
   void unknownFlagsAndRepeatedOptionsAreRefused() {
-    Result r = run("job", "rollback", "--rest", "http://a:1", "--to", "x", "--to", "y");
+    CliRun r = run("job", "rollback", "--rest", "http://a:1", "--to", "x", "--to", "y");
     assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
     assertThat(r.err()).contains("--to given twice");
     r = run("job", "savepoint", "--rest", "http://a:1", "--drain");

@@ -2,14 +2,10 @@ package io.tenantexport.jobs.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,28 +52,13 @@ class TenantExportCliTest {
     Files.writeString(bad.resolve("t03-umbrella.yaml"), GOOD.replace("t00-acme", "t02-initech"));
   }
 
-  private record Result(int status, String out, String err) {
-    List<String> outLines() {
-      return out.lines().toList();
-    }
-  }
-
-  private static Result run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status =
-        TenantExportCli.run(
-            args,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8),
-            Map.of());
-    return new Result(
-        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  private static CliRun run(String... args) {
+    return CliRun.run(args);
   }
 
   @Test
   void lintOfAGoodFolderExitsZeroWithASummary() {
-    Result r = run("policy", "lint", good.toString(), "--spec", SPEC.toString());
+    CliRun r = run("policy", "lint", good.toString(), "--spec", SPEC.toString());
 
     assertThat(r.status()).isZero();
     assertThat(r.outLines())
@@ -88,14 +69,14 @@ class TenantExportCliTest {
 
   @Test
   void lintOfTheShippedPoliciesIsClean() {
-    Result r = run("policy", "lint", "../deploy/policies", "--spec=" + SPEC);
+    CliRun r = run("policy", "lint", "../deploy/policies", "--spec=" + SPEC);
 
     assertThat(r.status()).as(r.out()).isZero();
   }
 
   @Test
   void lintOfABadFolderExitsOneWithAFileLineCauseLinePerProblemAndASummary() {
-    Result r = run("policy", "lint", bad.toString(), "--spec", SPEC.toString());
+    CliRun r = run("policy", "lint", bad.toString(), "--spec", SPEC.toString());
 
     assertThat(r.status()).isEqualTo(TenantExportCli.FAILED);
     List<String> lines = r.outLines();
@@ -117,7 +98,7 @@ class TenantExportCliTest {
     Path policies = Files.createDirectories(repo.resolve("policies"));
     Files.writeString(policies.resolve("t00-acme.yaml"), GOOD);
 
-    Result r = run("policy", "lint", policies.toString());
+    CliRun r = run("policy", "lint", policies.toString());
 
     assertThat(r.status()).isZero();
     assertThat(r.out()).contains("checked against " + repo.resolve("export-spec.yaml"));
@@ -125,7 +106,7 @@ class TenantExportCliTest {
 
   @Test
   void lintWithoutASpecNextToTheFolderNeedsSpec() {
-    Result r = run("policy", "lint", good.toString());
+    CliRun r = run("policy", "lint", good.toString());
 
     assertThat(r.status()).isEqualTo(TenantExportCli.USAGE);
     assertThat(r.err())
@@ -139,7 +120,7 @@ class TenantExportCliTest {
     Path previous = Files.createDirectories(tmp.resolve("previous"));
     Files.writeString(previous.resolve("t00-acme.yaml"), GOOD.replace("version: 2", "version: 3"));
 
-    Result r =
+    CliRun r =
         run(
             "policy",
             "lint",
@@ -158,7 +139,7 @@ class TenantExportCliTest {
   void anInvalidSpecIsAProblemFound() throws Exception {
     Path spec = Files.writeString(tmp.resolve("spec.yaml"), "version: one\n");
 
-    Result r = run("policy", "lint", good.toString(), "--spec", spec.toString());
+    CliRun r = run("policy", "lint", good.toString(), "--spec", spec.toString());
 
     assertThat(r.status()).isEqualTo(TenantExportCli.FAILED);
     assertThat(r.err()).startsWith("tenant-export policy lint: invalid export spec: " + spec);
@@ -209,14 +190,14 @@ class TenantExportCliTest {
 
   @Test
   void anInvalidJobConfigurationIsAUsageErrorNamingTheSetting() {
-    Result unknown =
+    CliRun unknown =
         run("quarantine", "replay", "--config", JOB_FILE.toString(), "--kafka.bootstrap=x:9092");
     assertUsage(
         unknown,
         "tenant-export quarantine replay: invalid job configuration: unknown setting"
             + " 'kafka.bootstrap' (flag --kafka.bootstrap)");
 
-    Result badValue =
+    CliRun badValue =
         run(
             "policy",
             "publish",
@@ -230,7 +211,7 @@ class TenantExportCliTest {
 
   @Test
   void publishLintsFirstAndRefusesAFolderWithProblems() {
-    Result r =
+    CliRun r =
         run(
             "policy",
             "publish",
@@ -263,7 +244,7 @@ class TenantExportCliTest {
             new String[] {"quarantine", "replay", "--help"},
             // --help wins over anything else on the line
             new String[] {"quarantine", "replay", "--bogus", "--help"})) {
-      Result r = run(args);
+      CliRun r = run(args);
       assertThat(r.status()).as(Arrays.toString(args)).isZero();
       assertThat(r.out()).as(Arrays.toString(args)).startsWith("Usage: tenant-export");
       assertThat(r.err()).as(Arrays.toString(args)).isEmpty();
@@ -273,7 +254,7 @@ class TenantExportCliTest {
         .contains("--dry-run", "--reason", "Replaying twice re-injects twice");
   }
 
-  private static void assertUsage(Result r, String... expected) {
+  private static void assertUsage(CliRun r, String... expected) {
     assertThat(r.status()).as(r.err()).isEqualTo(TenantExportCli.USAGE);
     assertThat(r.err()).contains(expected);
     assertThat(r.out()).isEmpty();

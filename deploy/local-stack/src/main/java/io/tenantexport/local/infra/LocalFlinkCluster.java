@@ -1,15 +1,12 @@
 package io.tenantexport.local.infra;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tenantexport.jobs.cli.CommandFailedException;
+import io.tenantexport.jobs.cli.FlinkRest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ConfigurationUtils;
@@ -96,16 +92,13 @@ public final class LocalFlinkCluster implements AutoCloseable {
           + " --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED"
           + " --add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private final Path workDir;
   private final Path confDir;
   private final String classpath;
   private final Map<String, String> environment;
   private final int slotsPerTm;
   private final String restUrl;
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final FlinkRest rest;
   private final Map<String, Process> children = new TreeMap<>();
 
   /** The RPC address the JobManager last reported for each TaskManager: a restart changes it. */
@@ -122,6 +115,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
     this.environment = environment;
     this.slotsPerTm = slots;
     this.restUrl = "http://" + LOOPBACK + ":" + restPort;
+    this.rest = new FlinkRest(restUrl);
     this.shutdownHook = new Thread(this::killAll, "local-flink-cluster-cleanup");
     Runtime.getRuntime().addShutdownHook(shutdownHook);
   }
@@ -248,47 +242,17 @@ public final class LocalFlinkCluster implements AutoCloseable {
 
   /** GET {@code path} of the REST API as JSON. */
   public JsonNode get(String path) {
-    return send(HttpRequest.newBuilder(URI.create(restUrl + path)).GET().build());
+    return rest.get(path);
   }
 
   /** POST {@code body} (JSON) to {@code path} of the REST API; returns the JSON answer. */
   public JsonNode post(String path, Object body) {
-    try {
-      return send(
-          HttpRequest.newBuilder(URI.create(restUrl + path))
-              .header("Content-Type", "application/json")
-              .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
-              .build());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return rest.post(path, body);
   }
 
   /** Uploads a job jar ({@code POST /jars/upload}); returns its jar id for {@link #runJar}. */
   public String uploadJar(Path jar) {
-    String boundary = "----tenant-export-" + UUID.randomUUID();
-    byte[] head =
-        ("--"
-                + boundary
-                + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
-                + jar.getFileName()
-                + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
-            .getBytes(StandardCharsets.UTF_8);
-    byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8);
-    try {
-      JsonNode answer =
-          send(
-              HttpRequest.newBuilder(URI.create(restUrl + "/jars/upload"))
-                  .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                  .POST(
-                      HttpRequest.BodyPublishers.ofByteArrays(
-                          List.of(head, Files.readAllBytes(jar), tail)))
-                  .build());
-      String stored = answer.path("filename").asText();
-      return Path.of(stored).getFileName().toString();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read job jar " + jar, e);
-    }
+    return rest.uploadJar(jar);
   }
 
   /**
@@ -297,11 +261,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
    */
   public String runJar(
       String jarId, String entryClass, List<String> args, Map<String, String> jobConfiguration) {
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("entryClass", entryClass);
-    body.put("programArgsList", args);
-    body.put("flinkConfiguration", jobConfiguration);
-    return post("/jars/" + jarId + "/run", body).path("jobid").asText();
+    return rest.runJar(jarId, entryClass, args, null, jobConfiguration);
   }
 
   /** The job's status ({@code RUNNING}, {@code FINISHED}, ...). */
@@ -560,7 +520,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
           taskManagerPaths.putAll(registeredTaskManagers());
           return;
         }
-      } catch (UncheckedIOException | IllegalStateException notYet) {
+      } catch (CommandFailedException | UncheckedIOException | IllegalStateException notYet) {
         last = notYet.getMessage();
       }
       if (System.nanoTime() > deadline) {
@@ -583,7 +543,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
       for (JsonNode tm : get("/taskmanagers").path("taskmanagers")) {
         paths.put(tm.path("id").asText(), tm.path("path").asText());
       }
-    } catch (UncheckedIOException | IllegalStateException notYet) {
+    } catch (CommandFailedException | UncheckedIOException | IllegalStateException notYet) {
       // The REST endpoint is not up yet.
     }
     return paths;
@@ -598,28 +558,6 @@ public final class LocalFlinkCluster implements AutoCloseable {
               + "; see "
               + workDir.resolve("log").resolve("jobmanager.log")
               + " and jobmanager.out");
-    }
-  }
-
-  private JsonNode send(HttpRequest request) {
-    try {
-      HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
-      if (r.statusCode() / 100 != 2) {
-        throw new IllegalStateException(
-            request.method()
-                + " "
-                + request.uri()
-                + " answered "
-                + r.statusCode()
-                + ": "
-                + r.body());
-      }
-      return JSON.readTree(r.body());
-    } catch (IOException e) {
-      throw new UncheckedIOException(request.method() + " " + request.uri() + " failed", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
     }
   }
 
