@@ -155,6 +155,28 @@ public final class ExportSpec implements Serializable {
         new LinkedHashMap<>(tables));
   }
 
+  /**
+   * The same spec stamping another export version on its outputs: a single-tenant replay writes
+   * under a new export version so that its warehouse rows replace the live ones (see {@code
+   * WarehouseUpsert}), and an upgrade that changes what is exported declares its own.
+   */
+  public ExportSpec withVersion(int newVersion) {
+    if (newVersion <= 0) {
+      throw new SpecException(source + ": export version " + newVersion + " must be positive");
+    }
+    if (newVersion == version) {
+      return this;
+    }
+    return new ExportSpec(
+        source + " (export version " + newVersion + ")",
+        newVersion,
+        tenantColumn,
+        window,
+        allowedLateness,
+        maxEventTimeAhead,
+        new LinkedHashMap<>(tables));
+  }
+
   /** Where the spec was loaded from, for messages. */
   public String source() {
     return source;

@@ -48,7 +48,11 @@ public final class TenantExportCli {
           new JobSavepointCommand(),
           new JobUpgradeCommand(),
           new JobRollbackCommand(),
-          new JobStopCommand());
+          new JobStopCommand(),
+          new ReplayCommand(),
+          new CanaryStartCommand(),
+          new CanaryStopCommand(),
+          new ReconcileCommand());
 
   private TenantExportCli() {}
 

@@ -7,11 +7,14 @@ import io.tenantexport.common.policy.PolicyException;
 import io.tenantexport.common.policy.PolicyFolder;
 import io.tenantexport.common.spec.Durations;
 import io.tenantexport.common.spec.ExportSpec;
+import io.tenantexport.common.tenant.TenantId;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -54,6 +57,8 @@ public final class JobConfig implements Serializable {
     DEFAULTS.put("job.checkpoint_interval", "10s");
     DEFAULTS.put("job.idle_timeout", "5m");
     DEFAULTS.put("job.orphan_timeout", "10m");
+    DEFAULTS.put("job.export_version", "");
+    DEFAULTS.put("job.tenants", "");
     DEFAULTS.put("spec", null);
     DEFAULTS.put("kafka.bootstrap_servers", null);
     DEFAULTS.put("kafka.topics", "");
@@ -70,6 +75,7 @@ public final class JobConfig implements Serializable {
     DEFAULTS.put("warehouse.user", null);
     DEFAULTS.put("warehouse.batch_size", "500");
     DEFAULTS.put("warehouse.batch_interval", "200ms");
+    DEFAULTS.put("warehouse.schema", "tenant_export");
     DEFAULTS.put("policy.folder", null);
     DEFAULTS.put("policy.control_topic", "tenant-export.policies");
     DEFAULTS.put("keys.provider", "local");
@@ -77,7 +83,16 @@ public final class JobConfig implements Serializable {
     DEFAULTS.put("keys.password_file", "");
     DEFAULTS.put("keys.quarantine_key", "q1");
     DEFAULTS.put("keys.event_id_key", "q1");
+    DEFAULTS.put("replay.id", "");
+    DEFAULTS.put("replay.from", "");
+    DEFAULTS.put("replay.to", "");
   }
+
+  /** Warehouse schemas the migrations create: the live tables and the canary's shadow copy. */
+  public static final List<String> WAREHOUSE_SCHEMAS =
+      List.of("tenant_export", "tenant_export_shadow");
+
+  private static final Pattern REPLAY_ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,39}");
 
   /** Settings holding paths, resolved against the job file's folder when relative. */
   private static final List<String> PATH_KEYS =
@@ -121,6 +136,11 @@ public final class JobConfig implements Serializable {
   private final TreeMap<String, String> keyOptions;
   private final String quarantineKeyId;
   private final String eventIdKeyId;
+  private final List<String> tenants;
+  private final String warehouseSchema;
+  private final String replayId;
+  private final Instant replayFrom;
+  private final Instant replayTo;
 
   private JobConfig(Values v, ExportSpec spec, String password) {
     this.jobName = v.text("job.name");
@@ -130,7 +150,10 @@ public final class JobConfig implements Serializable {
     this.checkpointInterval = v.duration("job.checkpoint_interval");
     this.idleTimeout = v.duration("job.idle_timeout");
     this.orphanTimeout = v.duration("job.orphan_timeout");
-    this.spec = spec;
+    this.spec =
+        v.raw("job.export_version").isEmpty()
+            ? spec
+            : spec.withVersion(v.positiveInt("job.export_version"));
     this.bootstrapServers = v.text("kafka.bootstrap_servers");
     this.topics = v.list("kafka.topics");
     this.topicPattern = v.raw("kafka.topic_pattern");
@@ -157,6 +180,22 @@ public final class JobConfig implements Serializable {
     }
     this.quarantineKeyId = v.text("keys.quarantine_key");
     this.eventIdKeyId = v.text("keys.event_id_key");
+    this.tenants = v.list("job.tenants");
+    for (String t : tenants) {
+      if (!TenantId.isValid(t)) {
+        throw v.error("job.tenants", TenantId.describe(t) + " " + TenantId.problem(t));
+      }
+    }
+    this.warehouseSchema = v.text("warehouse.schema");
+    if (!WAREHOUSE_SCHEMAS.contains(warehouseSchema)) {
+      throw v.error("warehouse.schema", "must be one of " + WAREHOUSE_SCHEMAS);
+    }
+    this.replayId = v.raw("replay.id");
+    this.replayFrom = v.instantOrNull("replay.from");
+    this.replayTo = v.instantOrNull("replay.to");
+    if (!replayId.isEmpty() || replayFrom != null || replayTo != null) {
+      checkReplay(v);
+    }
     if (keyOptions.get("provider").equals("local") && !keyOptions.containsKey("keystore")) {
       throw v.error("keys.keystore", "is required with keys.provider local");
     }
@@ -226,6 +265,36 @@ public final class JobConfig implements Serializable {
     }
     if (!warehouseUrl.startsWith("jdbc:postgresql:")) {
       throw v.error("warehouse.url", "must be a jdbc:postgresql: URL");
+    }
+  }
+
+  /**
+   * A replay re-exports whole windows of named tenants from a bounded read: anything less would
+   * overwrite a complete live window with part of it.
+   */
+  private void checkReplay(Values v) {
+    if (!REPLAY_ID.matcher(replayId).matches()) {
+      throw v.error("replay.id", "must match " + REPLAY_ID.pattern() + " when replaying");
+    }
+    if (replayFrom == null || replayTo == null) {
+      throw v.error("replay.from", "a replay needs both replay.from and replay.to");
+    }
+    if (!replayFrom.isBefore(replayTo)) {
+      throw v.error("replay.to", "must be after replay.from (" + replayFrom + ")");
+    }
+    for (String key : List.of("replay.from", "replay.to")) {
+      Instant t = key.equals("replay.from") ? replayFrom : replayTo;
+      if (spec.windowStart(t.toEpochMilli()) != t.toEpochMilli()) {
+        throw v.error(
+            key,
+            "must be a window boundary (windows are " + spec.window() + ", from midnight UTC)");
+      }
+    }
+    if (tenants.isEmpty()) {
+      throw v.error("job.tenants", "a replay names the tenants it re-exports");
+    }
+    if (!bounded) {
+      throw v.error("kafka.bounded", "must be true for a replay: it ends when its range is read");
     }
   }
 
@@ -407,6 +476,18 @@ public final class JobConfig implements Serializable {
       return d;
     }
 
+    Instant instantOrNull(String key) {
+      String v = raw(key);
+      if (v.isEmpty()) {
+        return null;
+      }
+      try {
+        return Instant.parse(v);
+      } catch (DateTimeParseException e) {
+        throw error(key, "'" + v + "' is not an ISO-8601 instant like 2026-11-26T10:00:00Z");
+      }
+    }
+
     List<String> list(String key) {
       String v = raw(key);
       if (v.isEmpty()) {
@@ -425,6 +506,36 @@ public final class JobConfig implements Serializable {
       }
       throw error(key, "must be one of " + Arrays.toString(type.getEnumConstants()).toLowerCase());
     }
+  }
+
+  /** Tenants this job exports; empty: every tenant (a canary or a replay names some). */
+  public List<String> tenants() {
+    return tenants;
+  }
+
+  /** Schema of the rollup table the job upserts into: live, or the canary's shadow. */
+  public String warehouseSchema() {
+    return warehouseSchema;
+  }
+
+  /** True for a single-tenant replay job ({@code replay.*}). */
+  public boolean isReplay() {
+    return !replayId.isEmpty();
+  }
+
+  /** The replay's id, stamped on its audit events; "" when this is not a replay. */
+  public String replayId() {
+    return replayId;
+  }
+
+  /** Start of the replayed event-time range (a window boundary), or null. */
+  public Instant replayFrom() {
+    return replayFrom;
+  }
+
+  /** End (exclusive) of the replayed event-time range (a window boundary), or null. */
+  public Instant replayTo() {
+    return replayTo;
   }
 
   public String jobName() {

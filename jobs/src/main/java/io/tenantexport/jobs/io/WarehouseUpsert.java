@@ -9,7 +9,8 @@ import java.time.ZoneOffset;
 import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
 
 /**
- * The guarded upsert of a window rollup into {@code tenant_export.metric_rollup}.
+ * The guarded upsert of a window rollup into {@code tenant_export.metric_rollup} (or the canary's
+ * {@code tenant_export_shadow.metric_rollup}).
  *
  * <p>The JDBC sink is at-least-once: after a failure, rows since the last checkpoint are written
  * again by the attempt that restored it, and that attempt is the one whose lake files and receipts
@@ -24,18 +25,31 @@ import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
 public final class WarehouseUpsert implements JdbcStatementBuilder<WarehouseRollup> {
   private static final long serialVersionUID = 1L;
 
-  public static final String SQL =
-      "INSERT INTO tenant_export.metric_rollup AS r (tenant_id, source_table, metric, dimensions, window_start,"
-          + " window_end, value, row_count, revision, export_version, policy_version, exported_at)"
-          + " VALUES (?, ?, ?, ?, ?, ?, ?::numeric, ?, ?, ?, ?, now())"
-          + " ON CONFLICT (tenant_id, metric, dimensions, window_start) DO UPDATE SET"
-          + " source_table = EXCLUDED.source_table, window_end = EXCLUDED.window_end, value = EXCLUDED.value,"
-          + " row_count = EXCLUDED.row_count, revision = EXCLUDED.revision,"
-          + " export_version = EXCLUDED.export_version, policy_version = EXCLUDED.policy_version,"
-          + " exported_at = EXCLUDED.exported_at"
-          + " WHERE r.export_version < EXCLUDED.export_version OR (r.export_version = EXCLUDED.export_version"
-          + " AND (r.value, r.row_count, r.revision, r.policy_version)"
-          + " IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.row_count, EXCLUDED.revision, EXCLUDED.policy_version))";
+  /** The upsert into the live table. */
+  public static final String SQL = sql("tenant_export");
+
+  /**
+   * The upsert into {@code <schema>.metric_rollup}: the live table, or the canary's shadow copy
+   * ({@code warehouse.schema}, one of {@code JobConfig.WAREHOUSE_SCHEMAS}, never free text).
+   */
+  public static String sql(String schema) {
+    if (!schema.matches("[a-z_][a-z0-9_]{0,62}")) {
+      throw new IllegalArgumentException("not a schema name: " + schema);
+    }
+    return "INSERT INTO "
+        + schema
+        + ".metric_rollup AS r (tenant_id, source_table, metric, dimensions, window_start,"
+        + " window_end, value, row_count, revision, export_version, policy_version, exported_at)"
+        + " VALUES (?, ?, ?, ?, ?, ?, ?::numeric, ?, ?, ?, ?, now())"
+        + " ON CONFLICT (tenant_id, metric, dimensions, window_start) DO UPDATE SET"
+        + " source_table = EXCLUDED.source_table, window_end = EXCLUDED.window_end, value = EXCLUDED.value,"
+        + " row_count = EXCLUDED.row_count, revision = EXCLUDED.revision,"
+        + " export_version = EXCLUDED.export_version, policy_version = EXCLUDED.policy_version,"
+        + " exported_at = EXCLUDED.exported_at"
+        + " WHERE r.export_version < EXCLUDED.export_version OR (r.export_version = EXCLUDED.export_version"
+        + " AND (r.value, r.row_count, r.revision, r.policy_version)"
+        + " IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.row_count, EXCLUDED.revision, EXCLUDED.policy_version))";
+  }
 
   @Override
   public void accept(PreparedStatement ps, WarehouseRollup r) throws SQLException {

@@ -74,6 +74,12 @@ public final class ProductionIo {
     } else {
       b.setTopicPattern(Pattern.compile(c.topicPattern()));
     }
+    if (c.isReplay()) {
+      ReplayReach reach = ReplayReach.of(c);
+      b.setStartingOffsets(OffsetsInitializer.timestamp(reach.firstRecordTime()));
+      b.setBounded(OffsetsInitializer.timestamp(reach.endRecordTime()));
+      return b.build();
+    }
     switch (c.startingOffsets()) {
       case EARLIEST -> b.setStartingOffsets(OffsetsInitializer.earliest());
       case LATEST -> b.setStartingOffsets(OffsetsInitializer.latest());
@@ -87,6 +93,23 @@ public final class ProductionIo {
   }
 
   /**
+   * The Kafka timestamps a replay of event times [from, to) reads: from {@code from} less the
+   * spec's max_event_time_ahead and allowed lateness (a change may be stamped that far before its
+   * event time, and earlier changes give the row images later ones retract), to {@code to} plus the
+   * allowed lateness and max_event_time_ahead (a change of the range arriving later than that was
+   * late for the live job too, and stays the live job's lake row). Records outside the range only
+   * build state: outputs are filtered by event time ({@code ExportScope}). The end is exclusive,
+   * and never beyond the end offsets at start (Kafka's own bound when no record is that late yet).
+   */
+  public record ReplayReach(long firstRecordTime, long endRecordTime) {
+    public static ReplayReach of(JobConfig c) {
+      long margin = c.spec().maxEventTimeAhead().plus(c.spec().allowedLateness()).toMillis();
+      return new ReplayReach(
+          c.replayFrom().toEpochMilli() - margin, c.replayTo().toEpochMilli() + margin);
+    }
+  }
+
+  /**
    * Parquet, exactly-once: part files become visible only when the checkpoint that covers them
    * completes.
    */
@@ -96,13 +119,24 @@ public final class ProductionIo {
         .withBucketAssigner(new TenantDateBucketAssigner())
         .withRollingPolicy(OnCheckpointRollingPolicy.build())
         .withOutputFileConfig(
-            OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".parquet").build())
+            OutputFileConfig.builder()
+                .withPartPrefix(partPrefix(c.spec().version()))
+                .withPartSuffix(".parquet")
+                .build())
         .build();
+  }
+
+  /**
+   * Lake files start with {@code part-v<export version>-}: a rollback retracts the files of the
+   * export version it undoes by name, without opening every file of the lake.
+   */
+  public static String partPrefix(int exportVersion) {
+    return "part-v" + exportVersion;
   }
 
   public static JdbcSink<WarehouseRollup> warehouse(JobConfig c) {
     return JdbcSink.<WarehouseRollup>builder()
-        .withQueryStatement(WarehouseUpsert.SQL, new WarehouseUpsert())
+        .withQueryStatement(WarehouseUpsert.sql(c.warehouseSchema()), new WarehouseUpsert())
         .withExecutionOptions(
             JdbcExecutionOptions.builder()
                 .withBatchSize(c.warehouseBatchSize())

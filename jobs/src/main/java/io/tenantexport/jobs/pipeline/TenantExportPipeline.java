@@ -5,6 +5,7 @@ import io.tenantexport.common.cdc.RawRecord;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.io.TenantDateBucketAssigner;
 import io.tenantexport.jobs.operators.DecodeFunction;
+import io.tenantexport.jobs.operators.ExportScope;
 import io.tenantexport.jobs.operators.Policies;
 import io.tenantexport.jobs.operators.QuarantineAuditor;
 import io.tenantexport.jobs.operators.ScopeDeduplicator;
@@ -69,9 +70,20 @@ public final class TenantExportPipeline {
     env.configure(conf);
   }
 
+  /**
+   * Streams of a built graph that a later jar version may tap to add an operator (a savepoint of
+   * this version restores into it: the new operator starts empty).
+   *
+   * @param changes deduplicated, redacted changes (and markers) as the window operator gets them
+   * @param rollups guarded rollups as the warehouse sink gets them
+   */
+  public record Built(DataStream<ChangeEvent> changes, DataStream<WarehouseRollup> rollups) {}
+
   /** Wires the graph onto {@code env}; call {@link #configure} first. */
-  public static void build(StreamExecutionEnvironment env, JobConfig c, PipelineIo io) {
+  public static Built build(StreamExecutionEnvironment env, JobConfig c, PipelineIo io) {
     var spec = c.spec();
+    // A canary or a replay exports less than everything; the live job has no scope operators.
+    ExportScope scope = ExportScope.of(c);
     AvroTypeInfo<ChangeEvent> changeType = new AvroTypeInfo<>(ChangeEvent.class);
     AvroTypeInfo<AuditEvent> auditType = new AvroTypeInfo<>(AuditEvent.class);
 
@@ -121,8 +133,12 @@ public final class TenantExportPipeline {
             .uid("dedupe")
             .name("dedupe + row images");
 
+    DataStream<ChangeEvent> windowInput =
+        scope.everything()
+            ? deduped
+            : deduped.filter(scope.changes()).uid("scope-changes").name("export scope: tenants");
     SingleOutputStreamOperator<LakeRecord> exported =
-        deduped
+        windowInput
             .keyBy(ChangeEvent::getTenantId)
             .process(
                 new TenantWindowAggregator(spec, c.jobVersion(), c.idleTimeout().toMillis()),
@@ -132,8 +148,12 @@ public final class TenantExportPipeline {
 
     // Guards run chained behind the tenant-keyed operator: last check before anything is written.
     String tenantColumn = spec.tenantColumn();
+    DataStream<LakeRecord> lakeInput =
+        scope.everything()
+            ? exported
+            : exported.filter(scope.lakeRows()).uid("scope-lake").name("export scope: lake rows");
     SingleOutputStreamOperator<LakeRecord> lakeRows =
-        exported
+        lakeInput
             .process(
                 new SinkGuard<LakeRecord>(
                     "lake",
@@ -149,9 +169,13 @@ public final class TenantExportPipeline {
             .uid("lake-guard")
             .name("lake tenant guard");
     lakeRows.sinkTo(io.lake()).uid("lake-sink").name("lake (Parquet)");
+    DataStream<WarehouseRollup> rollupInput = exported.getSideOutput(Tags.ROLLUPS);
+    if (!scope.everything()) {
+      rollupInput =
+          rollupInput.filter(scope.rollups()).uid("scope-rollups").name("export scope: rollups");
+    }
     SingleOutputStreamOperator<WarehouseRollup> rollups =
-        exported
-            .getSideOutput(Tags.ROLLUPS)
+        rollupInput
             .process(
                 new SinkGuard<WarehouseRollup>(
                     "warehouse",
@@ -178,6 +202,13 @@ public final class TenantExportPipeline {
                 deduped.getSideOutput(Tags.QUARANTINE),
                 lakeRows.getSideOutput(Tags.QUARANTINE),
                 rollups.getSideOutput(Tags.QUARANTINE));
+    if (!scope.everything()) {
+      quarantined =
+          quarantined
+              .filter(scope.quarantine())
+              .uid("scope-quarantine")
+              .name("export scope: quarantine");
+    }
     quarantined.sinkTo(io.quarantine()).uid("quarantine-sink").name("quarantine topic");
 
     DataStream<AuditEvent> quarantineAudit =
@@ -187,17 +218,21 @@ public final class TenantExportPipeline {
             .name("quarantine audit");
     DataStream<AuditEvent> jobStart =
         env.fromData(auditType, jobStart(c, Instant.now())).uid("job-start").name("job start");
-    exported
-        .getSideOutput(Tags.AUDIT)
-        .union(
-            quarantineAudit,
-            jobStart,
-            decoded.getSideOutput(Tags.AUDIT),
-            lakeRows.getSideOutput(Tags.AUDIT),
-            rollups.getSideOutput(Tags.AUDIT))
-        .sinkTo(io.audit())
-        .uid("audit-sink")
-        .name("audit topic");
+    DataStream<AuditEvent> audit =
+        exported
+            .getSideOutput(Tags.AUDIT)
+            .union(
+                quarantineAudit,
+                jobStart,
+                decoded.getSideOutput(Tags.AUDIT),
+                lakeRows.getSideOutput(Tags.AUDIT),
+                rollups.getSideOutput(Tags.AUDIT));
+    if (!scope.everything()) {
+      audit =
+          audit.flatMap(scope.audit(), auditType).uid("scope-audit").name("export scope: audit");
+    }
+    audit.sinkTo(io.audit()).uid("audit-sink").name("audit topic");
+    return new Built(windowInput, rollups);
   }
 
   /**
@@ -220,7 +255,21 @@ public final class TenantExportPipeline {
         .setJobVersion(c.jobVersion())
         .setEventTime(submittedAt)
         .setEmittedAt(submittedAt)
-        .setReason(c.jobName() + " started with export spec " + c.spec().source())
+        .setReason(
+            c.jobName()
+                + (c.isReplay()
+                    ? " replay "
+                        + c.replayId()
+                        + " of "
+                        + c.tenants()
+                        + " ["
+                        + c.replayFrom()
+                        + ", "
+                        + c.replayTo()
+                        + ")"
+                    : c.tenants().isEmpty() ? "" : " for tenants " + c.tenants())
+                + " started with export spec "
+                + c.spec().source())
         .build();
   }
 }
