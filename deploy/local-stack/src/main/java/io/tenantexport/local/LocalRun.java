@@ -229,6 +229,8 @@ public final class LocalRun {
       settings.put("kafka.quarantine_topic", QUARANTINE_TOPIC);
       settings.put("kafka.transaction_timeout", "1m");
       settings.put("lake.path", lake.toUri().toString());
+      // A demo shows files within seconds; production waits up to 15 minutes for fewer files.
+      settings.put("lake.max_file_age", "10s");
       settings.put("warehouse.url", warehouse.jdbcUrl());
       // The job writes as a plain member of tenant_export_writer, under row-level security.
       LocalWarehouse.Login writer = warehouse.writerLogin("export_job");

@@ -94,7 +94,8 @@ final class ClusterRuns {
     yaml.put("job", job);
     yaml.put("spec", specFile.getFileName().toString());
     yaml.put("kafka", kafka);
-    yaml.put("lake", Map.of("path", c.lakePath()));
+    yaml.put(
+        "lake", Map.of("path", c.lakePath(), "max_file_age", c.lakeMaxFileAge().toMillis() + "ms"));
     yaml.put("warehouse", Map.of("url", c.warehouseUrl(), "user", c.warehouseUser()));
     yaml.put(
         "policy",

@@ -199,6 +199,20 @@ final class ItStack implements AutoCloseable {
       boolean bounded,
       String idleTimeout,
       LocalWarehouse.Login login) {
+    return config(run, sources, bounded, idleTimeout, login, Map.of());
+  }
+
+  /**
+   * As {@link #config(String, Sources, boolean, String, LocalWarehouse.Login)}, then {@code
+   * overrides}.
+   */
+  JobConfig config(
+      String run,
+      Sources sources,
+      boolean bounded,
+      String idleTimeout,
+      LocalWarehouse.Login login,
+      Map<String, String> overrides) {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("job.name", "tenant-export-" + run);
     m.put("job.parallelism", "2");
@@ -215,11 +229,14 @@ final class ItStack implements AutoCloseable {
     m.put("kafka.transactional_id_prefix", "tenant-export-" + run);
     m.put("kafka.transaction_timeout", "1m");
     m.put("lake.path", lake(run).toUri().toString());
+    // Tests look at the lake while jobs run: a row waits at most a second for its file.
+    m.put("lake.max_file_age", "1s");
     m.put("warehouse.url", warehouse.jdbcUrl());
     m.put("warehouse.user", login.user());
     m.put("policy.folder", policies.toString());
     m.put("policy.control_topic", run + ".policies");
     m.putAll(keySettings);
+    m.putAll(overrides);
     JobConfig c = JobConfig.fromMap(m, spec, login.password());
     kafka.createTopic(c.policyControlTopic(), 1);
     return c;

@@ -7,11 +7,15 @@ import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.common.spec.TableSpec;
 import io.tenantexport.common.tenant.TenantId;
 import io.tenantexport.jobs.config.JobConfig;
+import io.tenantexport.jobs.io.TenantDateBucketAssigner;
+import io.tenantexport.jobs.operators.LakeFileBuffer;
 import io.tenantexport.jobs.operators.Policies;
 import io.tenantexport.jobs.operators.ScopeDeduplicator;
 import io.tenantexport.jobs.operators.TenantWindowAggregator;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.jobs.pipeline.TenantExportPipeline;
+import io.tenantexport.schemas.LakeBuffer;
+import io.tenantexport.schemas.LakeRecord;
 import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.ScopeState;
 import io.tenantexport.schemas.TenantClock;
@@ -70,7 +74,8 @@ class SavepointCompatibilityTest {
   private static final Path FIXTURES = SavepointFixture.FIXTURES;
 
   /** The operators that keep state of their own (the rest hold connector state only). */
-  private static final List<String> STATEFUL_UIDS = List.of("decode", "dedupe", "tenant-windows");
+  private static final List<String> STATEFUL_UIDS =
+      List.of("decode", "dedupe", "tenant-windows", "lake-buffer");
 
   static List<Path> fixtures() throws IOException {
     try (Stream<Path> s = Files.list(FIXTURES)) {
@@ -143,7 +148,13 @@ class SavepointCompatibilityTest {
             new TenantReader(),
             Types.STRING,
             Types.STRING);
-    DataStream<String> all = scopes.union(windows);
+    DataStream<String> lakeRows =
+        savepoint.readKeyedState(
+            OperatorIdentifier.forUid("lake-buffer"),
+            new LakeBufferReader(),
+            Types.STRING,
+            Types.STRING);
+    DataStream<String> all = scopes.union(windows, lakeRows);
     MapStateDescriptor<String, PolicyDocument> policies = Policies.STATE;
     policies.initializeSerializerUnlessSet(new ExecutionConfig());
     for (String uid : List.of("decode", "dedupe")) {
@@ -182,6 +193,9 @@ class SavepointCompatibilityTest {
         .isPositive();
     assertThat(counts.getOrDefault(TenantWindowAggregator.WINDOWS_STATE, 0L))
         .as("open windows in %s", fixture)
+        .isPositive();
+    assertThat(counts.getOrDefault(LakeFileBuffer.ROWS_STATE, 0L))
+        .as("lake rows waiting for their file in %s", fixture)
         .isPositive();
     assertThat(counts.getOrDefault("policies@decode", 0L))
         .as("broadcast policies of decode in %s", fixture)
@@ -321,6 +335,34 @@ class SavepointCompatibilityTest {
       for (Map.Entry<Long, Boolean> r : replayed.entries()) {
         out.collect(ScopeDeduplicator.REPLAYED_STATE + " " + key + " " + r.getKey());
       }
+    }
+  }
+
+  /** Reads a lake bucket's buffered rows; one line per row, checked against its bucket. */
+  private static final class LakeBufferReader extends KeyedStateReaderFunction<String, String> {
+    private static final long serialVersionUID = 1L;
+
+    private transient MapState<Long, LakeRecord> rows;
+    private transient ValueState<LakeBuffer> buffer;
+
+    @Override
+    public void open(OpenContext ctx) {
+      rows = getRuntimeContext().getMapState(readable(LakeFileBuffer.rowsDescriptor()));
+      buffer = getRuntimeContext().getState(readable(LakeFileBuffer.bufferDescriptor()));
+    }
+
+    @Override
+    public void readKey(String bucket, Context ctx, Collector<String> out) throws Exception {
+      checkTenant(TenantDateBucketAssigner.tenantOfBucket(bucket), "key of lake-buffer");
+      LakeBuffer b = buffer.value();
+      long n = 0;
+      for (Map.Entry<Long, LakeRecord> r : rows.entries()) {
+        assertThat(TenantDateBucketAssigner.bucketId(r.getValue())).isEqualTo(bucket);
+        assertThat(r.getKey()).isLessThan(b.getNextSeq());
+        out.collect(LakeFileBuffer.ROWS_STATE + " " + bucket + " " + r.getKey());
+        n++;
+      }
+      assertThat(b.getRows()).as("rows counted for %s", bucket).isEqualTo(n);
     }
   }
 

@@ -110,7 +110,15 @@ public final class SavepointFixture {
     System.out.println("input: " + kinds);
     stack.produce(sources, new TenantRouting(), input);
 
-    JobConfig c = stack.config(RUN, sources, false, "1h", stack.writer());
+    JobConfig c =
+        stack.config(
+            RUN,
+            sources,
+            false,
+            "1h",
+            stack.writer(),
+            // Lake rows stay buffered in state, so that the fixture holds them too.
+            Map.of("lake.max_file_age", "1h"));
     stack.kafka().createTopic(c.auditTopic(), 1);
     stack.kafka().createTopic(c.quarantineTopic(), 1);
     // One policy update, so the broadcast state of decode and dedupe holds a document.

@@ -77,7 +77,13 @@ public final class TenantExportCli {
       return OK;
     }
     String group = args[0];
-    List<Command> inGroup = COMMANDS.stream().filter(c -> groupOf(c).equals(group)).toList();
+    // A command of one word (replay, reconcile) takes its options right after its name.
+    for (Command c : COMMANDS) {
+      if (c.name().equals(group)) {
+        return execute(c, Arrays.copyOfRange(args, 1, args.length), io);
+      }
+    }
+    List<Command> inGroup = COMMANDS.stream().filter(c -> group.equals(groupOf(c))).toList();
     if (inGroup.isEmpty()) {
       return usage(io, NAME, "unknown command '" + group + "'", NAME + " --help");
     }
@@ -104,9 +110,15 @@ public final class TenantExportCli {
           "unknown subcommand '" + args[1] + "' (" + subcommands(inGroup) + ")",
           NAME + " " + group + " --help");
     }
+    return execute(command, Arrays.copyOfRange(args, 2, args.length), io);
+  }
+
+  private static int execute(Command command, String[] options, Io io) {
+    PrintStream out = io.out();
+    PrintStream err = io.err();
     String prefix = NAME + " " + command.name();
     try {
-      Args parsed = command.arguments().parse(Arrays.copyOfRange(args, 2, args.length));
+      Args parsed = command.arguments().parse(options);
       if (parsed.help()) {
         out.print(command.help());
         return OK;
@@ -148,8 +160,10 @@ public final class TenantExportCli {
     return arg.equals("--help") || arg.equals("-h");
   }
 
+  /** The first word of a two-word command; null for a one-word command. */
   private static String groupOf(Command c) {
-    return c.name().substring(0, c.name().indexOf(' '));
+    int space = c.name().indexOf(' ');
+    return space < 0 ? null : c.name().substring(0, space);
   }
 
   private static String subcommands(List<Command> inGroup) {

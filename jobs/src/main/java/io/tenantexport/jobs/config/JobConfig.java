@@ -21,8 +21,10 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -71,6 +73,9 @@ public final class JobConfig implements Serializable {
     DEFAULTS.put("kafka.transactional_id_prefix", "tenant-export");
     DEFAULTS.put("kafka.transaction_timeout", "10m");
     DEFAULTS.put("lake.path", null);
+    DEFAULTS.put("lake.target_file_size", "64mb");
+    DEFAULTS.put("lake.max_file_age", "15m");
+    DEFAULTS.put("lake.row_group_size", "16mb");
     DEFAULTS.put("warehouse.url", null);
     DEFAULTS.put("warehouse.user", null);
     DEFAULTS.put("warehouse.batch_size", "500");
@@ -92,6 +97,7 @@ public final class JobConfig implements Serializable {
   public static final List<String> WAREHOUSE_SCHEMAS =
       List.of("tenant_export", "tenant_export_shadow");
 
+  private static final Pattern BYTES = Pattern.compile("(\\d{1,12})(b|kb|mb|gb)");
   private static final Pattern REPLAY_ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,39}");
 
   /** Settings holding paths, resolved against the job file's folder when relative. */
@@ -125,6 +131,9 @@ public final class JobConfig implements Serializable {
   private final String transactionalIdPrefix;
   private final Duration transactionTimeout;
   private final String lakePath;
+  private final long lakeTargetFileSize;
+  private final Duration lakeMaxFileAge;
+  private final long lakeRowGroupSize;
   private final String warehouseUrl;
   private final String warehouseUser;
   private final String warehousePassword;
@@ -165,6 +174,9 @@ public final class JobConfig implements Serializable {
     this.transactionalIdPrefix = v.text("kafka.transactional_id_prefix");
     this.transactionTimeout = v.duration("kafka.transaction_timeout");
     this.lakePath = v.text("lake.path");
+    this.lakeTargetFileSize = v.bytes("lake.target_file_size");
+    this.lakeMaxFileAge = v.duration("lake.max_file_age");
+    this.lakeRowGroupSize = v.bytes("lake.row_group_size");
     this.warehouseUrl = v.text("warehouse.url");
     this.warehouseUser = v.text("warehouse.user");
     this.warehousePassword = password == null ? "" : password;
@@ -476,6 +488,21 @@ public final class JobConfig implements Serializable {
       return d;
     }
 
+    long bytes(String key) {
+      Matcher m = BYTES.matcher(text(key).toLowerCase(Locale.ROOT));
+      if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+        throw error(key, "must be a positive size like 512kb, 64mb or 1gb");
+      }
+      long unit =
+          switch (m.group(2)) {
+            case "kb" -> 1L << 10;
+            case "mb" -> 1L << 20;
+            case "gb" -> 1L << 30;
+            default -> 1L;
+          };
+      return Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+    }
+
     Instant instantOrNull(String key) {
       String v = raw(key);
       if (v.isEmpty()) {
@@ -613,6 +640,28 @@ public final class JobConfig implements Serializable {
 
   public Duration transactionTimeout() {
     return transactionTimeout;
+  }
+
+  /**
+   * A lake bucket's buffered rows are written as a file once they reach this many (estimated,
+   * uncompressed) bytes: busy tenants' files roll on size.
+   */
+  public long lakeTargetFileSize() {
+    return lakeTargetFileSize;
+  }
+
+  /**
+   * The lake's freshness: no row waits longer than this (processing time) before it is written to a
+   * file, which becomes visible with the next completed checkpoint. Quiet tenants' files roll on
+   * it, so it also bounds their number: at most one file per tenant and day partition per age.
+   */
+  public Duration lakeMaxFileAge() {
+    return lakeMaxFileAge;
+  }
+
+  /** Parquet row group size: bounds the one open lake file's buffered data per subtask. */
+  public long lakeRowGroupSize() {
+    return lakeRowGroupSize;
   }
 
   public String lakePath() {

@@ -3,18 +3,16 @@ package io.tenantexport.jobs.pipeline;
 import io.tenantexport.common.cdc.RawRecord;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.io.JsonTopicSerializer;
+import io.tenantexport.jobs.io.LakeFileSink;
 import io.tenantexport.jobs.io.PolicyDocumentDeserializer;
 import io.tenantexport.jobs.io.RawRecordDeserializer;
-import io.tenantexport.jobs.io.TenantDateBucketAssigner;
 import io.tenantexport.jobs.io.WarehouseUpsert;
 import io.tenantexport.schemas.AuditEvent;
-import io.tenantexport.schemas.LakeRecord;
 import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.QuarantineRecord;
 import io.tenantexport.schemas.WarehouseRollup;
 import java.util.regex.Pattern;
 import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.connector.jdbc.JdbcConnectionOptions;
 import org.apache.flink.connector.jdbc.JdbcExecutionOptions;
 import org.apache.flink.connector.jdbc.core.datastream.sink.JdbcSink;
@@ -23,10 +21,6 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
-import org.apache.flink.core.fs.Path;
-import org.apache.flink.formats.parquet.avro.AvroParquetWriters;
-import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
-import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /** Builds the real source and sinks from the validated job configuration. */
@@ -110,20 +104,12 @@ public final class ProductionIo {
   }
 
   /**
-   * Parquet, exactly-once: part files become visible only when the checkpoint that covers them
-   * completes.
+   * Parquet, exactly-once, one file open per subtask: files become visible only when the checkpoint
+   * that covers them completes (see {@link LakeFileSink}; the pipeline buffers rows per bucket in
+   * front of it).
    */
-  public static FileSink<LakeRecord> lake(JobConfig c) {
-    return FileSink.forBulkFormat(
-            new Path(c.lakePath()), AvroParquetWriters.forSpecificRecord(LakeRecord.class))
-        .withBucketAssigner(new TenantDateBucketAssigner())
-        .withRollingPolicy(OnCheckpointRollingPolicy.build())
-        .withOutputFileConfig(
-            OutputFileConfig.builder()
-                .withPartPrefix(partPrefix(c.spec().version()))
-                .withPartSuffix(".parquet")
-                .build())
-        .build();
+  public static LakeFileSink lake(JobConfig c) {
+    return new LakeFileSink(c.lakePath(), partPrefix(c.spec().version()), c.lakeRowGroupSize());
   }
 
   /**

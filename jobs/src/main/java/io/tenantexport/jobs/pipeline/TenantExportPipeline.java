@@ -6,6 +6,7 @@ import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.io.TenantDateBucketAssigner;
 import io.tenantexport.jobs.operators.DecodeFunction;
 import io.tenantexport.jobs.operators.ExportScope;
+import io.tenantexport.jobs.operators.LakeFileBuffer;
 import io.tenantexport.jobs.operators.Policies;
 import io.tenantexport.jobs.operators.QuarantineAuditor;
 import io.tenantexport.jobs.operators.ScopeDeduplicator;
@@ -44,7 +45,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *                     dedupe (high-water mark) + row images / tenant attribution ─► quarantine
  *                          │                   (offboarding clears a tenant's scopes)
  *                          ▼ keyBy(tenant)
- *                     per-tenant clock + tumbling windows ─► guard ─► Parquet lake tenant_id=…/dt=…/
+ *                     per-tenant clock + tumbling windows ─► guard ─► keyBy(bucket) file buffer
+ *                          │                                   ─► Parquet lake tenant_id=…/dt=…/
  *                          ├─ rollups ─────────────────────► guard ─► PostgreSQL (guarded upsert, RLS)
  *                          └─ receipts, late events ─┐        (refusals ─► quarantine + audit)
  *                     job start ─────────────────────┴──────► audit topic (exactly-once)
@@ -168,7 +170,20 @@ public final class TenantExportPipeline {
                 new AvroTypeInfo<>(LakeRecord.class))
             .uid("lake-guard")
             .name("lake tenant guard");
-    lakeRows.sinkTo(io.lake()).uid("lake-sink").name("lake (Parquet)");
+    // Rows wait per bucket in state until a file is worth writing; the sink then has one file
+    // open at a time, whatever the number of tenants.
+    lakeRows
+        .keyBy(TenantDateBucketAssigner::bucketId)
+        .process(
+            new LakeFileBuffer(c.lakeTargetFileSize(), c.lakeMaxFileAge().toMillis()),
+            new AvroTypeInfo<>(LakeRecord.class))
+        .uid("lake-buffer")
+        .name("lake file buffer")
+        .sinkTo(io.lake())
+        // Not "lake-sink": that uid held Flink FileSink's writer and committer state, which this
+        // sink cannot read; a savepoint with it must fail to restore rather than be misread.
+        .uid("lake-files")
+        .name("lake (Parquet)");
     DataStream<WarehouseRollup> rollupInput = exported.getSideOutput(Tags.ROLLUPS);
     if (!scope.everything()) {
       rollupInput =
