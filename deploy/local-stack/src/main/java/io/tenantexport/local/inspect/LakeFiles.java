@@ -37,6 +37,8 @@ public final class LakeFiles {
   /**
    * Committed Parquet part files under {@code root}, sorted. Safe while the job runs: Flink renames
    * in-progress files as it commits them, so an entry that vanishes during the walk is skipped.
+   * Folders named {@code _…} are skipped as query engines skip them: a canary's shadow lake, a
+   * replay's staging area, files a rollback retracted or a replay replaced.
    */
   public static List<Path> committedFiles(Path root) {
     if (!Files.isDirectory(root)) {
@@ -46,6 +48,11 @@ public final class LakeFiles {
         .filter(
             file -> {
               String name = file.getFileName().toString();
+              for (Path part : root.relativize(file)) {
+                if (part.toString().startsWith("_")) {
+                  return false;
+                }
+              }
               return !name.startsWith(".") && name.endsWith(".parquet");
             })
         .toList();
