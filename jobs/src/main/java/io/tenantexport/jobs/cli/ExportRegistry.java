@@ -98,6 +98,45 @@ final class ExportRegistry {
     }
   }
 
+  /** The rollup table's columns, as {@code metric_rollup_retracted} copies them (V4). */
+  private static final String ROLLUP_COLUMNS =
+      "tenant_id, source_table, metric, dimensions, dimensions_json, window_start, window_end,"
+          + " value, row_count, revision, export_version, exported_at, policy_version";
+
+  /**
+   * Moves every row of {@code exportVersion} from {@code tenant_export.metric_rollup} to {@code
+   * tenant_export.metric_rollup_retracted}, marked {@code retractedBy}, in one statement (so no
+   * reader sees a row in both tables or in neither); returns how many moved. Needs the operator
+   * role's grants of V4: SELECT and DELETE on the rollups, INSERT into the archive.
+   */
+  long retractRollups(int exportVersion, String retractedBy) {
+    String sql =
+        "WITH moved AS (DELETE FROM tenant_export.metric_rollup WHERE export_version = ?"
+            + " RETURNING "
+            + ROLLUP_COLUMNS
+            + ") INSERT INTO tenant_export.metric_rollup_retracted ("
+            + ROLLUP_COLUMNS
+            + ", retracted_by) SELECT "
+            + ROLLUP_COLUMNS
+            + ", ? FROM moved";
+    try (Connection c = connect();
+        PreparedStatement s = c.prepareStatement(sql)) {
+      s.setInt(1, exportVersion);
+      s.setString(2, retractedBy);
+      return s.executeUpdate();
+    } catch (SQLException e) {
+      throw new CommandFailedException(
+          "cannot retract the rollups of export version "
+              + exportVersion
+              + " into tenant_export.metric_rollup_retracted at "
+              + url
+              + " as "
+              + user
+              + " (a member of tenant_export_operator, migration V4 applied?)",
+          e);
+    }
+  }
+
   /** Every row, oldest first. */
   List<Row> all() {
     List<Row> rows = new ArrayList<>();

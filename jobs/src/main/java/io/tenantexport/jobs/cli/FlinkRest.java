@@ -156,14 +156,34 @@ public final class FlinkRest {
     return get("/jobs/" + jobId + "/checkpoints");
   }
 
-  /** The first lines of the job's root exception, or "" when it has none. */
-  String rootException(String jobId) {
+  /**
+   * The job's failures since it was submitted, newest first ({@code GET /jobs/:id/exceptions}, its
+   * exception history), each as the exception's first line and its causes ({@code Caused by:})
+   * joined by {@code " | "}; empty when it never failed or the cluster cannot say.
+   */
+  List<String> failures(String jobId) {
+    JsonNode entries;
     try {
-      String root = get("/jobs/" + jobId + "/exceptions").path("root-exception").asText("");
-      return root.lines().limit(3).reduce((a, b) -> a + " | " + b).orElse("");
+      entries = get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries");
     } catch (CommandFailedException e) {
-      return "";
+      return List.of();
     }
+    List<String> failures = new ArrayList<>();
+    for (JsonNode entry : entries) {
+      String trace = entry.path("stacktrace").asText("");
+      List<String> parts = new ArrayList<>();
+      trace.lines().filter(l -> parts.isEmpty() || l.startsWith("Caused by: ")).forEach(parts::add);
+      String text =
+          parts.isEmpty() ? entry.path("exceptionName").asText() : String.join(" | ", parts);
+      failures.add(text.length() > 600 ? text.substring(0, 600) + "..." : text);
+    }
+    return failures;
+  }
+
+  /** The job's latest failure as {@link #failures} describes it, or "" when it has none. */
+  String rootException(String jobId) {
+    List<String> failures = failures(jobId);
+    return failures.isEmpty() ? "" : failures.get(0);
   }
 
   /** Ids of the jobs the cluster knows with their state, from {@code GET /jobs/overview}. */

@@ -245,7 +245,10 @@ final class JobOperations {
 
   /**
    * Waits until the job and all its tasks run (or finished) and it has completed a checkpoint of
-   * its own (after a restore, that proves its state was restored and its sinks commit).
+   * its own (after a restore, that proves its state was restored and its sinks commit). A job that
+   * fails even once before that is not healthy, though its restart strategy may restart it: a jar
+   * that fails right after it started (or on its first checkpoint) would otherwise restart until
+   * the timeout, and one that only sometimes fails has not proven itself either.
    */
   void awaitHealthy(String jobId) {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -254,6 +257,17 @@ final class JobOperations {
       if (FlinkRest.TERMINAL.contains(state)) {
         throw new CommandFailedException(
             "job " + jobId + " is " + state + ": " + rest.rootException(jobId));
+      }
+      List<String> failures = rest.failures(jobId);
+      if (!failures.isEmpty()) {
+        throw new CommandFailedException(
+            "job "
+                + jobId
+                + " failed "
+                + failures.size()
+                + " time(s) after it started, before it ran with a completed checkpoint ("
+                + progress(jobId)
+                + ")");
       }
       if (state.equals("RUNNING") && rest.allRunning(jobId)) {
         JsonNode cp = rest.checkpoints(jobId);
@@ -508,8 +522,11 @@ final class JobOperations {
                 e == null ? null : e.getMessage()));
   }
 
-  /** How {@link #startAndRecord} ended: the job it started, or why it failed. */
-  record Start(String jobId, CommandFailedException failure) {}
+  /**
+   * How {@link #startAndRecord} ended: the job it started (null when none was submitted), or why it
+   * failed, and the registry row that records it.
+   */
+  record Start(String jobId, CommandFailedException failure, long rowId) {}
 
   /**
    * Starts {@code jar} from {@code savepoint}, waits until it is healthy and records the row {@code
@@ -530,11 +547,89 @@ final class JobOperations {
       if (jobId != null) {
         cancelQuietly(jobId);
       }
-      record(rowOf.apply(jobId, e));
-      return new Start(jobId, e);
+      return new Start(jobId, e, record(rowOf.apply(jobId, e)));
     }
-    record(rowOf.apply(jobId, null));
-    return new Start(jobId, null);
+    return new Start(jobId, null, record(rowOf.apply(jobId, null)));
+  }
+
+  /**
+   * Whether the outputs of {@code upgraded} can be taken back by export version when {@code
+   * previous} runs again: only when the upgraded job's export version is newer. With the same
+   * version, its rows cannot be told apart from the previous jar's.
+   */
+  static boolean mustRetract(ExportRegistry.Row upgraded, ExportRegistry.Row previous) {
+    return upgraded.exportVersion() != null
+        && previous.exportVersion() != null
+        && upgraded.exportVersion() > previous.exportVersion();
+  }
+
+  /**
+   * Takes back what {@code upgraded} exported, after it has stopped and before {@code previous}
+   * starts again from a savepoint taken before {@code upgraded} read anything: the previous jar
+   * reads those changes again and exports them itself, so the upgraded job's outputs must go or
+   * they would stay beside (lake) or above (warehouse: a row of an older export version never
+   * replaces a newer one) the previous jar's.
+   *
+   * <p>When the upgraded job's export version is newer: its rollups move to {@code
+   * tenant_export.metric_rollup_retracted} (one statement, marked {@code retractedBy}), then its
+   * lake files to {@code <lake>/_retracted/export_version=<v>/} ({@link LakeRetraction}; a lake
+   * that is not {@code file://} gets a warning saying what to move by hand); its receipts stay in
+   * the append-only audit topic, and the returned detail (which the OPERATION event carries) names
+   * the export version whose receipts to discard. Otherwise nothing can be told apart: a warning
+   * says what is exported twice.
+   *
+   * @return what was retracted, for the registry row's detail; null when nothing was
+   */
+  String undoExports(ExportRegistry.Row upgraded, ExportRegistry.Row previous, String retractedBy) {
+    if (!mustRetract(upgraded, previous)) {
+      io.err()
+          .println(
+              "warning: job "
+                  + upgraded.jobId()
+                  + " (registry #"
+                  + upgraded.id()
+                  + ") exported with export version "
+                  + upgraded.exportVersion()
+                  + ", not newer than the previous jar's "
+                  + previous.exportVersion()
+                  + ": its outputs cannot be told apart and stay. The previous jar reads again"
+                  + " what it read since savepoint "
+                  + upgraded.savepointPath()
+                  + ", so those rows are exported twice in the lake (warehouse rows and receipts"
+                  + " are rewritten with the same keys and ids)");
+      return null;
+    }
+    int version = upgraded.exportVersion();
+    long rows = registry.retractRollups(version, retractedBy);
+    say(
+        "retracted "
+            + rows
+            + " warehouse row(s) of export version "
+            + version
+            + " into tenant_export.metric_rollup_retracted");
+    String lake;
+    if (LakeRetraction.supports(config.lakePath())) {
+      LakeRetraction.Moved moved = LakeRetraction.retract(config.lakePath(), version);
+      lake = moved.files() + " lake file(s) moved to " + moved.archive();
+    } else {
+      lake =
+          "lake files not moved (only file:// lakes are): "
+              + LakeRetraction.byHand(config.lakePath(), version);
+      io.err().println("warning: " + lake);
+    }
+    say("retracted export version " + version + ": " + lake);
+    return "retracted export version "
+        + version
+        + " ("
+        + retractedBy
+        + "): "
+        + rows
+        + " warehouse row(s) moved to tenant_export.metric_rollup_retracted, "
+        + lake
+        + "; discard its receipts (export_version "
+        + version
+        + ") in "
+        + config.auditTopic();
   }
 
   void say(String line) {

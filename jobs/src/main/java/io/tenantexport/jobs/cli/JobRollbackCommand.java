@@ -10,9 +10,17 @@ import java.util.List;
  * detail), and the previous jar starts with its previous arguments from the pre-upgrade savepoint
  * (the upgrade row's), or from {@code --to}.
  *
- * <p>Starting from the pre-upgrade savepoint reads again every change the upgraded job read since:
- * its lake rows, receipts and rollups are written a second time. Use {@code --to} with the
- * savepoint this command's stop took when the previous jar can read the upgraded job's state.
+ * <p>Starting from the pre-upgrade savepoint reads again every change the upgraded job read since,
+ * and the previous jar exports it again. So between the stop and the start, when the upgraded job's
+ * export version is newer than the previous jar's, its outputs are retracted ({@link
+ * JobOperations#undoExports}): its rollups move to {@code tenant_export.metric_rollup_retracted},
+ * its lake files ({@code part-v<version>-*}) to {@code
+ * <lake>/_retracted/export_version=<version>/}, and the row's detail and OPERATION event name the
+ * retracted export version, whose receipts consumers discard (the audit topic is append-only). With
+ * the same export version nothing can be told apart: a warning says that the re-read rows are
+ * exported twice in the lake. Use {@code --to} with the savepoint this command's stop took when the
+ * previous jar can read the upgraded job's state; the retraction happens all the same, as it is
+ * about outputs, not state.
  */
 final class JobRollbackCommand implements Command {
   private static final String TO = "--to";
@@ -38,8 +46,13 @@ final class JobRollbackCommand implements Command {
         previous arguments, from the pre-upgrade savepoint or from --to, and waits until it
         runs with a completed checkpoint. Records a 'rollback' row.
         From the pre-upgrade savepoint, whatever the upgraded job read is read again (and
-        exported again): pass --to <the savepoint this stop takes> when the previous jar can
-        restore the upgraded job's state.
+        exported again). So, after the stop and before the start, when the upgraded job's
+        export version is newer than the previous jar's, its outputs are retracted: its rows
+        of tenant_export.metric_rollup move to tenant_export.metric_rollup_retracted, its lake
+        files part-v<version>-* to <lake.path>/_retracted/export_version=<version>/ (a lake
+        that is not file:// gets a warning naming what to move by hand), and the row names the export version whose receipts to discard. With the
+        same export version nothing can be told apart and the re-read rows are exported twice
+        in the lake (a warning says so).
 
           --to <savepoint>      start from this savepoint instead
           --dir <uri>           where to write the savepoint of the stop
@@ -97,13 +110,28 @@ final class JobRollbackCommand implements Command {
         throw e;
       }
     }
-    String detail =
+    String from =
         "from upgrade #"
             + current.id()
             + "; "
             + (stopped == null
                 ? "job " + current.jobId() + " was already " + state
                 : "job " + current.jobId() + " stopped with savepoint " + stopped);
+    String retracted;
+    try {
+      retracted = ops.undoExports(current, previous, "rollback of upgrade #" + current.id());
+    } catch (CommandFailedException e) {
+      ops.record(
+          JobOperations.rowLike(
+              previous,
+              "rollback",
+              null,
+              target,
+              "failed",
+              from + "; retraction failed, the previous jar was not started: " + e.getMessage()));
+      throw e;
+    }
+    String detail = retracted == null ? from : from + "; " + retracted;
     JobOperations.Start started =
         ops.startAndRecord(
             previousJar,

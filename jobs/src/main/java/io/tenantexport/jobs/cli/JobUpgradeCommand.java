@@ -15,8 +15,12 @@ import java.util.List;
  *       cannot map fails the start) and waits until it runs with a completed checkpoint.
  *   <li>Records {@code upgrade ok}; that savepoint is the pre-upgrade savepoint {@code job
  *       rollback} returns to.
- *   <li>On a failure or timeout: cancels the new job, records {@code upgrade failed}, starts the
- *       previous jar with its previous arguments from the same savepoint and records {@code
+ *   <li>On a failure or timeout (a jar Flink refuses, a job that fails even once after it started,
+ *       one that completes no checkpoint in time): cancels the new job, records {@code upgrade
+ *       failed}, takes back what the new job exported when its export version is newer ({@link
+ *       JobOperations#undoExports}: at-least-once warehouse writes can land before the first
+ *       checkpoint, and a row of a newer export version would shadow the previous jar's), starts
+ *       the previous jar with its previous arguments from the same savepoint and records {@code
  *       rollback-auto}; exit status 1 either way.
  * </ol>
  */
@@ -40,9 +44,10 @@ final class JobUpgradeCommand implements Command {
         Stops the export registry's current job with a savepoint (no drain), starts the new
         jar from it with '--config <job.yaml>' and the given settings (allowNonRestoredState
         false) and waits until it runs with a completed checkpoint (--timeout). Records an
-        'upgrade' row. If the new job fails or times out, it is cancelled and the previous
-        jar is started again from the same savepoint with its previous arguments, recorded
-        as 'rollback-auto'; the exit status is then 1.
+        'upgrade' row. If the new job fails (even once, before that checkpoint) or times out,
+        it is cancelled, its outputs are retracted when its export version is newer (as
+        'job rollback' does), and the previous jar is started again from the same savepoint
+        with its previous arguments, recorded as 'rollback-auto'; the exit status is then 1.
 
           --jar <file>          the new job jar
           --dir <uri>           where to write the savepoint (default: the cluster's
@@ -102,7 +107,7 @@ final class JobUpgradeCommand implements Command {
     if (started.failure() != null) {
       CommandFailedException e = started.failure();
       io.err().println("upgrade to " + label + " failed: " + e.getMessage());
-      rollBack(ops, previous, previousJar, savepoint, e);
+      rollBack(ops, previous, previousJar, savepoint, started, e);
       io.out()
           .println(
               "upgrade failed; rolled back automatically to "
@@ -120,7 +125,53 @@ final class JobUpgradeCommand implements Command {
       ExportRegistry.Row previous,
       Path previousJar,
       String savepoint,
+      JobOperations.Start failed,
       CommandFailedException cause) {
+    String retracted = null;
+    if (failed.jobId() != null) {
+      ExportRegistry.Row upgrade =
+          ops.registry.all().stream()
+              .filter(r -> r.id() == failed.rowId())
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new CommandFailedException(
+                          "registry row #" + failed.rowId() + " of the failed upgrade is gone"));
+      try {
+        retracted = ops.undoExports(upgrade, previous, "rollback-auto of upgrade #" + upgrade.id());
+      } catch (CommandFailedException e) {
+        ops.record(
+            JobOperations.rowLike(
+                previous,
+                "rollback-auto",
+                null,
+                savepoint,
+                "failed",
+                "after failed upgrade #"
+                    + upgrade.id()
+                    + ": retraction failed, the previous jar was not started: "
+                    + e.getMessage()));
+        throw new CommandFailedException(
+            "upgrade failed ("
+                + cause.getMessage()
+                + ") and retracting its outputs failed ("
+                + e.getMessage()
+                + "): no job runs; retract export version "
+                + upgrade.exportVersion()
+                + " by hand, then start "
+                + previousJar
+                + " with 'tenant-export job deploy --from-savepoint "
+                + savepoint
+                + "'",
+            e);
+      }
+    }
+    String detail =
+        "after failed upgrade #"
+            + failed.rowId()
+            + ": "
+            + cause.getMessage()
+            + (retracted == null ? "" : "; " + retracted);
     JobOperations.Start started =
         ops.startAndRecord(
             previousJar,
@@ -133,7 +184,7 @@ final class JobUpgradeCommand implements Command {
                     jobId,
                     savepoint,
                     e == null ? "ok" : "failed",
-                    e == null ? "after failed upgrade: " + cause.getMessage() : e.getMessage()));
+                    e == null ? detail : detail + "; " + e.getMessage()));
     if (started.failure() != null) {
       throw new CommandFailedException(
           "upgrade failed ("

@@ -153,6 +153,112 @@ class JobCommandsTest {
     assertThat(ExportRegistry.lastStartBefore(rows, 1)).isEmpty();
   }
 
+  @Test
+  void onlyANewerExportVersionIsRetracted() {
+    assertThat(JobOperations.mustRetract(versioned(3, 2), versioned(1, 1))).isTrue();
+    assertThat(JobOperations.mustRetract(versioned(3, 1), versioned(1, 1))).isFalse();
+    assertThat(JobOperations.mustRetract(versioned(3, 1), versioned(1, 2))).isFalse();
+    assertThat(JobOperations.mustRetract(versioned(3, null), versioned(1, 1))).isFalse();
+  }
+
+  @Test
+  void lakeRetractionMovesTheCommittedFilesOfOneExportVersionOnly() throws Exception {
+    Path lake = tmp.resolve("lake");
+    Path a = file(lake, "tenant_id=t1/dt=2026-11-25/part-v2-abc-0.parquet");
+    Path b = file(lake, "tenant_id=t2/dt=2026-11-26/part-v2-def-3.parquet");
+    List<Path> kept =
+        List.of(
+            file(lake, "tenant_id=t1/dt=2026-11-25/part-v1-abc-0.parquet"),
+            file(lake, "tenant_id=t1/dt=2026-11-25/part-v20-abc-0.parquet"),
+            file(lake, "tenant_id=t1/dt=2026-11-25/.part-v2-abc-1.parquet.inprogress.x"),
+            file(lake, "elsewhere/part-v2-abc-0.parquet"));
+    String uri = lake.toUri().toString();
+
+    assertThat(LakeRetraction.filesOf(lake, 2)).containsExactly(a, b);
+    LakeRetraction.Moved moved = LakeRetraction.retract(uri, 2);
+
+    assertThat(moved.files()).isEqualTo(2);
+    assertThat(moved.archive()).isEqualTo(uri + "_retracted/export_version=2");
+    Path archive = lake.resolve("_retracted/export_version=2");
+    assertThat(archive.resolve("tenant_id=t1/dt=2026-11-25/part-v2-abc-0.parquet"))
+        .hasContent(a.toString());
+    assertThat(archive.resolve("tenant_id=t2/dt=2026-11-26/part-v2-def-3.parquet"))
+        .hasContent(b.toString());
+    assertThat(a).doesNotExist();
+    assertThat(b).doesNotExist();
+    kept.forEach(k -> assertThat(k).exists());
+    // Run again (an interrupted rollback): nothing left to move, the archive is not a partition.
+    assertThat(LakeRetraction.retract(uri, 2).files()).isZero();
+  }
+
+  @Test
+  void aLakeFileAlreadyRetractedIsNotOverwritten() throws Exception {
+    Path lake = tmp.resolve("lake");
+    Path again = file(lake, "tenant_id=t1/dt=2026-11-25/part-v2-abc-0.parquet");
+    file(lake, "_retracted/export_version=2/tenant_id=t1/dt=2026-11-25/part-v2-abc-0.parquet");
+    assertThatThrownBy(() -> LakeRetraction.retract(lake.toUri().toString(), 2))
+        .isInstanceOf(CommandFailedException.class)
+        .hasMessageContaining("cannot retract " + again)
+        .hasMessageContaining("already exists");
+    assertThat(again).exists();
+  }
+
+  @Test
+  void onlyFileLakesAreRetractedAndOthersAreToldWhatToMove() {
+    assertThat(LakeRetraction.supports("file:///var/lake")).isTrue();
+    assertThat(LakeRetraction.supports("s3://bucket/lake")).isFalse();
+    assertThat(LakeRetraction.byHand("s3://bucket/lake", 4))
+        .isEqualTo(
+            "move every part-v4-* file under s3://bucket/lake tenant_id=*/dt=*/ to"
+                + " s3://bucket/lake/_retracted/export_version=4/ (same relative path) with the"
+                + " store's own tools");
+  }
+
+  @Test
+  void failuresAreReadFromTheExceptionHistoryNewestFirst() throws Exception {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext(
+        "/jobs/j1/exceptions",
+        exchange -> {
+          byte[] body =
+              ("{\"exceptionHistory\":{\"entries\":["
+                      + "{\"exceptionName\":\"java.io.IOException\",\"stacktrace\":"
+                      + "\"java.io.IOException: Could not perform checkpoint 56\\n\\tat a.B.c(B.java:1)"
+                      + "\\nCaused by: java.lang.IllegalStateException: cannot write\\n\\tat x.Y.z(Y.java:2)\"},"
+                      + "{\"exceptionName\":\"java.lang.RuntimeException\",\"stacktrace\":\"\"}"
+                      + "],\"truncated\":false}}")
+                  .getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
+    server.start();
+    try {
+      FlinkRest rest = new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort());
+      assertThat(rest.failures("j1"))
+          .containsExactly(
+              "java.io.IOException: Could not perform checkpoint 56"
+                  + " | Caused by: java.lang.IllegalStateException: cannot write",
+              "java.lang.RuntimeException");
+      assertThat(rest.rootException("j1")).startsWith("java.io.IOException");
+      assertThat(rest.failures("unknown")).isEmpty();
+    } finally {
+      server.stop(0);
+    }
+  }
+
+  private static Path file(Path root, String relative) throws Exception {
+    Path f = root.resolve(relative);
+    Files.createDirectories(f.getParent());
+    Files.writeString(f, f.toString());
+    return f;
+  }
+
+  private static ExportRegistry.Row versioned(long id, Integer exportVersion) {
+    return new ExportRegistry.Row(
+        id, null, "upgrade", "job" + id, "j", null, null, null, exportVersion, "sp", "ok", null);
+  }
+
   private static ExportRegistry.Row row(long id, String action, String outcome, String jar) {
     return new ExportRegistry.Row(
         id, null, action, "job" + id, jar, null, null, null, null, null, outcome, null);
