@@ -32,10 +32,10 @@ import org.apache.flink.util.Collector;
  *   <li>A replay writes only lake rows whose event time is in the range and only rollups and
  *       receipts of windows that lie wholly in it: a window at the edge of the range was read in
  *       part, and its partial value must never replace the live one.
- *   <li>A replay writes no quarantined record and no policy or quarantine audit event: it re-reads
- *       records the live job has already quarantined (and audited) and re-reads the policy control
- *       topic the live job has already applied; writing them again would duplicate them. They are
- *       counted ({@code skippedOutOfScope}).
+ *   <li>A replay writes no quarantined record and no policy, quarantine or late-event audit event:
+ *       it re-reads records the live job has already quarantined, audited or reported late and
+ *       re-reads the policy control topic the live job has already applied; writing them again
+ *       would duplicate them. They are counted ({@code skippedOutOfScope}).
  * </ul>
  */
 public final class ExportScope implements Serializable {
@@ -190,8 +190,8 @@ public final class ExportScope implements Serializable {
   }
 
   /**
-   * Audit events of listed tenants and the job start. A replay keeps only its job start, the
-   * receipts of windows inside its range and late events inside it, and stamps each with its id.
+   * Audit events of listed tenants and the job start. A replay keeps only its job start and the
+   * receipts of windows inside its range, and stamps each with its id.
    */
   public static final class Audit extends RichFlatMapFunction<AuditEvent, AuditEvent> {
     private static final long serialVersionUID = 1L;
@@ -232,7 +232,7 @@ public final class ExportScope implements Serializable {
       return switch (e.getType()) {
         case WINDOW_RECEIPT ->
             scope.admitsWindow(e.getWindowStart().toEpochMilli(), e.getWindowEnd().toEpochMilli());
-        case LATE_EVENT -> scope.admitsTime(e.getEventTime().toEpochMilli());
+        // A late event's id names the change, not the export version: the live job wrote it.
         default -> false;
       };
     }

@@ -1,6 +1,7 @@
 package io.tenantexport.jobs.pipeline;
 
 import io.tenantexport.common.cdc.RawRecord;
+import io.tenantexport.common.spec.TableSpec;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.io.JsonTopicSerializer;
 import io.tenantexport.jobs.io.LakeFileSink;
@@ -87,19 +88,27 @@ public final class ProductionIo {
   }
 
   /**
-   * The Kafka timestamps a replay of event times [from, to) reads: from {@code from} less the
-   * spec's max_event_time_ahead and allowed lateness (a change may be stamped that far before its
-   * event time, and earlier changes give the row images later ones retract), to {@code to} plus the
-   * allowed lateness and max_event_time_ahead (a change of the range arriving later than that was
-   * late for the live job too, and stays the live job's lake row). Records outside the range only
-   * build state: outputs are filtered by event time ({@code ExportScope}). The end is exclusive,
-   * and never beyond the end offsets at start (Kafka's own bound when no record is that late yet).
+   * The Kafka timestamps a replay of event times [from, to) reads. It starts as far before {@code
+   * from} as the live job keeps a mutable row's image ({@code retention}, at least the spec's
+   * max_event_time_ahead plus allowed lateness): an in-range update without a before image, or a
+   * key-only delete, retracts the image the live job recalls from its row state, and the replay,
+   * which starts without state, must have read the change that wrote it. It ends at {@code to} plus
+   * the allowed lateness and max_event_time_ahead (a change of the range arriving later was late
+   * for the live job too, and stays the live job's lake row). Records outside the range only build
+   * state: outputs are filtered by event time ({@code ExportScope}). The end is exclusive, and
+   * never beyond the end offsets at start (Kafka's own bound when no record is that late yet).
    */
   public record ReplayReach(long firstRecordTime, long endRecordTime) {
     public static ReplayReach of(JobConfig c) {
       long margin = c.spec().maxEventTimeAhead().plus(c.spec().allowedLateness()).toMillis();
+      long back = margin;
+      for (TableSpec t : c.spec().tables().values()) {
+        if (t.isMutable()) {
+          back = Math.max(back, t.retention().toMillis());
+        }
+      }
       return new ReplayReach(
-          c.replayFrom().toEpochMilli() - margin, c.replayTo().toEpochMilli() + margin);
+          c.replayFrom().toEpochMilli() - back, c.replayTo().toEpochMilli() + margin);
     }
   }
 
