@@ -1,0 +1,343 @@
+package io.tenantexport.local.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The benchmark's results: per tenant count and job, the median of each figure over the finished
+ * repetitions, and the ratios the issue sets targets for; as a markdown table and as JSON (every
+ * run, the medians, the ratios and the setup).
+ */
+final class Report {
+  static final List<String> JOBS = List.of("a", "b", "c");
+  private static final Map<String, String> JOB_NAMES =
+      Map.of(
+          "a", "(a) discard ceiling",
+          "b", "(b) bare FileSink",
+          "c", "(c) full pipeline");
+
+  private final Map<String, Object> setup;
+  private final List<RunResult> runs;
+  private final Map<Integer, LatencyProbe.Latencies> latencies;
+
+  Report(
+      Map<String, Object> setup,
+      List<RunResult> runs,
+      Map<Integer, LatencyProbe.Latencies> latencies) {
+    this.setup = setup;
+    this.runs = runs;
+    this.latencies = latencies;
+  }
+
+  /** The median of {@code figure} over the finished runs of {@code job} at {@code tenants}. */
+  double median(String job, int tenants, ToDoubleFunction<RunResult> figure) {
+    List<Double> v = new ArrayList<>();
+    for (RunResult r : of(job, tenants)) {
+      if (r.finished()) {
+        v.add(figure.applyAsDouble(r));
+      }
+    }
+    return Stats.median(v);
+  }
+
+  private List<RunResult> of(String job, int tenants) {
+    return runs.stream().filter(r -> r.job().equals(job) && r.tenants() == tenants).toList();
+  }
+
+  /** FINISHED when every repetition finished, else the first failure and how many there were. */
+  String status(String job, int tenants) {
+    List<RunResult> rs = of(job, tenants);
+    List<RunResult> failed = rs.stream().filter(r -> !r.finished()).toList();
+    if (rs.isEmpty()) {
+      return "not run";
+    }
+    return failed.isEmpty()
+        ? "FINISHED"
+        : failed.size() + "/" + rs.size() + " " + failed.get(0).status();
+  }
+
+  private TreeSet<Integer> tenantCounts() {
+    TreeSet<Integer> t = new TreeSet<>();
+    runs.forEach(r -> t.add(r.tenants()));
+    return t;
+  }
+
+  private double eps(String job, int tenants) {
+    return median(job, tenants, RunResult::eventsPerSecond);
+  }
+
+  String markdown() {
+    StringBuilder sb = new StringBuilder();
+    sb.append("Setup: ");
+    setup.forEach((k, v) -> sb.append(k).append('=').append(v).append("; "));
+    sb.append("\n\n");
+    sb.append(
+        "| tenants | job | events/s | CPU s / M events | peak TM heap MiB | lake files |"
+            + " files/tenant/h (median, max) | median file KiB | checkpoint B/tenant | status |\n");
+    sb.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for (int t : tenantCounts()) {
+      for (String job : JOBS) {
+        if (of(job, t).isEmpty()) {
+          continue;
+        }
+        sb.append("| ")
+            .append(t)
+            .append(" | ")
+            .append(JOB_NAMES.get(job))
+            .append(" | ")
+            .append(fmt(eps(job, t), 0))
+            .append(" | ")
+            .append(fmt(median(job, t, RunResult::cpuSecondsPerMillion), 1))
+            .append(" | ")
+            .append(fmt(median(job, t, RunResult::peakHeapMiB), 0))
+            .append(" | ")
+            .append(fmt(median(job, t, RunResult::lakeFiles), 0))
+            .append(" | ")
+            .append(fmt(median(job, t, RunResult::filesPerTenantHour), 2))
+            .append(", ")
+            .append(fmt(median(job, t, RunResult::maxFilesPerTenantHour), 1))
+            .append(" | ")
+            .append(fmt(median(job, t, RunResult::medianFileKiB), 1))
+            .append(" | ")
+            .append(fmt(median(job, t, RunResult::stateBytesPerTenant), 0))
+            .append(" | ")
+            .append(status(job, t))
+            .append(" |\n");
+      }
+    }
+    sb.append("\n| ratio | target |");
+    for (int t : tenantCounts()) {
+      sb.append(' ').append(t).append(" tenants |");
+    }
+    sb.append("\n|---|---|");
+    tenantCounts().forEach(t -> sb.append("---:|"));
+    sb.append('\n');
+    Map<String, Map<Integer, Double>> ratios = ratios();
+    for (Map.Entry<String, Map<Integer, Double>> e : ratios.entrySet()) {
+      if (e.getKey().startsWith("(c at")) {
+        continue;
+      }
+      sb.append("| ").append(e.getKey()).append(" | ").append(target(e.getKey())).append(" |");
+      for (int t : tenantCounts()) {
+        sb.append(' ').append(fmt(e.getValue().getOrDefault(t, Double.NaN), 2)).append(" |");
+      }
+      sb.append('\n');
+    }
+    sb.append(
+        "\n| tenants | (c) warehouse rows | in-job rows/s | standalone upsert rows/s"
+            + " (batch "
+            + WarehouseBaseline.BATCH
+            + ") | in-job ÷ standalone (target ≥ 0.7) |\n");
+    sb.append("|---:|---:|---:|---:|---:|\n");
+    for (int t : tenantCounts()) {
+      double inJob = median("c", t, RunResult::inJobRowsPerSecond);
+      double standalone = median("c", t, RunResult::standaloneRowsPerSecond);
+      sb.append("| ")
+          .append(t)
+          .append(" | ")
+          .append(fmt(median("c", t, RunResult::warehouseRows), 0))
+          .append(" | ")
+          .append(fmt(inJob, 0))
+          .append(" | ")
+          .append(fmt(standalone, 0))
+          .append(" | ")
+          .append(fmt(Stats.ratio(inJob, standalone), 2))
+          .append(" |\n");
+    }
+    if (!latencies.isEmpty()) {
+      sb.append(
+          "\n| tenants | latency run: rate/s, records | audit, per record (n) p50 / p99 ms |"
+              + " audit receipts (n) p50 / p99 ms after window end + lateness |"
+              + " warehouse rows (n) p50 / p99 ms after window end + lateness | job |\n");
+      sb.append("|---:|---:|---:|---:|---:|---|\n");
+      latencies.forEach(
+          (t, l) ->
+              sb.append("| ")
+                  .append(t)
+                  .append(" | ")
+                  .append(fmt(l.rate(), 0))
+                  .append(", ")
+                  .append(l.produced())
+                  .append(" | (")
+                  .append(l.recordEvents())
+                  .append(") ")
+                  .append(fmt(l.recordP50(), 0))
+                  .append(" / ")
+                  .append(fmt(l.recordP99(), 0))
+                  .append(" | (")
+                  .append(l.receipts())
+                  .append(") ")
+                  .append(fmt(l.receiptP50(), 0))
+                  .append(" / ")
+                  .append(fmt(l.receiptP99(), 0))
+                  .append(" | (")
+                  .append(l.warehouseRows())
+                  .append(") ")
+                  .append(fmt(l.warehouseP50(), 0))
+                  .append(" / ")
+                  .append(fmt(l.warehouseP99(), 0))
+                  .append(" | ")
+                  .append(l.status())
+                  .append(" |\n"));
+    }
+    if (tenantCounts().size() > 1) {
+      int lo = tenantCounts().first();
+      int hi = tenantCounts().last();
+      sb.append("\n(c) events/s at ")
+          .append(hi)
+          .append(" ÷ at ")
+          .append(lo)
+          .append(" tenants: ")
+          .append(fmt(Stats.ratio(eps("c", hi), eps("c", lo)), 2))
+          .append(" (target ≥ 0.8)\n");
+    }
+    return sb.toString();
+  }
+
+  private static String target(String ratio) {
+    return switch (ratio) {
+      case "(c)/(b) events/s" -> "≥ 0.75 at 10, ≥ 1.0 at 1,000";
+      case "(c)/(a) events/s" -> "≥ 0.4";
+      case "(c) warehouse rows/s in job ÷ standalone" -> "≥ 0.7 (see below)";
+      default -> "";
+    };
+  }
+
+  /** Ratio name → tenants → value. */
+  Map<String, Map<Integer, Double>> ratios() {
+    Map<String, Map<Integer, Double>> m = new LinkedHashMap<>();
+    Map<Integer, Double> cb = new LinkedHashMap<>();
+    Map<Integer, Double> ca = new LinkedHashMap<>();
+    Map<Integer, Double> cpu = new LinkedHashMap<>();
+    for (int t : tenantCounts()) {
+      cb.put(t, Stats.ratio(eps("c", t), eps("b", t)));
+      ca.put(t, Stats.ratio(eps("c", t), eps("a", t)));
+      cpu.put(
+          t,
+          Stats.ratio(
+              median("c", t, RunResult::cpuSecondsPerMillion),
+              median("b", t, RunResult::cpuSecondsPerMillion)));
+    }
+    m.put("(c)/(b) events/s", cb);
+    m.put("(c)/(a) events/s", ca);
+    m.put("(c)/(b) CPU per event", cpu);
+    Map<Integer, Double> wh = new LinkedHashMap<>();
+    for (int t : tenantCounts()) {
+      wh.put(
+          t,
+          Stats.ratio(
+              median("c", t, RunResult::inJobRowsPerSecond),
+              median("c", t, RunResult::standaloneRowsPerSecond)));
+    }
+    m.put("(c) warehouse rows/s in job ÷ standalone", wh);
+    if (tenantCounts().size() > 1) {
+      int lo = tenantCounts().first();
+      int hi = tenantCounts().last();
+      m.put(
+          "(c at " + hi + ")/(c at " + lo + ") events/s",
+          Map.of(hi, Stats.ratio(eps("c", hi), eps("c", lo))));
+    }
+    return m;
+  }
+
+  void write(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("results.md"), markdown());
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("setup", setup);
+    List<Map<String, Object>> medians = new ArrayList<>();
+    for (int t : tenantCounts()) {
+      for (String job : JOBS) {
+        if (of(job, t).isEmpty()) {
+          continue;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("tenants", t);
+        m.put("job", job);
+        m.put("status", status(job, t));
+        m.put("events_per_second", RunResult.json(eps(job, t)));
+        m.put(
+            "cpu_seconds_per_million_events",
+            RunResult.json(median(job, t, RunResult::cpuSecondsPerMillion)));
+        m.put("peak_taskmanager_heap_mib", RunResult.json(median(job, t, RunResult::peakHeapMiB)));
+        m.put("lake_files", RunResult.json(median(job, t, RunResult::lakeFiles)));
+        m.put(
+            "files_per_tenant_hour_median",
+            RunResult.json(median(job, t, RunResult::filesPerTenantHour)));
+        m.put(
+            "files_per_tenant_hour_max",
+            RunResult.json(median(job, t, RunResult::maxFilesPerTenantHour)));
+        m.put("median_file_kib", RunResult.json(median(job, t, RunResult::medianFileKiB)));
+        m.put(
+            "checkpoint_state_bytes_per_tenant",
+            RunResult.json(median(job, t, RunResult::stateBytesPerTenant)));
+        m.put("warehouse_rows", RunResult.json(median(job, t, RunResult::warehouseRows)));
+        m.put(
+            "warehouse_rows_per_second_in_job",
+            RunResult.json(median(job, t, RunResult::inJobRowsPerSecond)));
+        m.put(
+            "warehouse_rows_per_second_standalone",
+            RunResult.json(median(job, t, RunResult::standaloneRowsPerSecond)));
+        medians.add(m);
+      }
+    }
+    json.put("medians", medians);
+    Map<String, Object> ratios = new LinkedHashMap<>();
+    ratios()
+        .forEach(
+            (name, byTenants) -> {
+              Map<String, Object> v = new LinkedHashMap<>();
+              byTenants.forEach((t, r) -> v.put(Integer.toString(t), RunResult.json(r)));
+              ratios.put(name, v);
+            });
+    json.put("ratios", ratios);
+    Map<String, Object> lat = new LinkedHashMap<>();
+    latencies.forEach(
+        (t, l) -> {
+          Map<String, Object> v = new LinkedHashMap<>();
+          v.put("rate_per_second", RunResult.json(l.rate()));
+          v.put("records_produced", l.produced());
+          v.put("job_state_at_end", l.status());
+          v.put("audit_record_events", l.recordEvents());
+          v.put("audit_record_p50_ms", RunResult.json(l.recordP50()));
+          v.put("audit_record_p99_ms", RunResult.json(l.recordP99()));
+          v.put("audit_receipts", l.receipts());
+          v.put("audit_receipt_p50_ms_after_close", RunResult.json(l.receiptP50()));
+          v.put("audit_receipt_p99_ms_after_close", RunResult.json(l.receiptP99()));
+          v.put("warehouse_rows", l.warehouseRows());
+          v.put("warehouse_p50_ms_after_close", RunResult.json(l.warehouseP50()));
+          v.put("warehouse_p99_ms_after_close", RunResult.json(l.warehouseP99()));
+          lat.put(Integer.toString(t), v);
+        });
+    json.put("latency", lat);
+    List<Map<String, Object>> all = new ArrayList<>();
+    for (RunResult r : runs) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("job", r.job());
+      m.put("tenants", r.tenants());
+      m.put("repetition", r.repetition());
+      m.put("status", r.status());
+      m.put("events", r.events());
+      m.putAll(r.figures());
+      all.add(m);
+    }
+    json.put("runs", all);
+    new ObjectMapper()
+        .enable(SerializationFeature.INDENT_OUTPUT)
+        .writeValue(dir.resolve("results.json").toFile(), json);
+  }
+
+  static String fmt(double v, int decimals) {
+    return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%,." + decimals + "f", v);
+  }
+}

@@ -1,0 +1,34 @@
+package io.tenantexport.local.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class ProcStatTest {
+  @Test
+  void cpuTicksAreUserPlusSystemTime() {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    String stat = "4242 (java) S 1 4242 4242 0 -1 4194560 12345 0 12 0 1500 250 3 1 20 0 57 0";
+    assertThat(ProcStat.cpuTicks(stat, "test")).isEqualTo(1750);
+  }
+
+  @Test
+  void aCommandNameWithSpacesAndParenthesesDoesNotShiftTheFields() {
+    String stat = "7 (my (odd) name) R 1 7 7 0 -1 0 0 0 0 0 40 2 0 0 20 0 1 0";
+    assertThat(ProcStat.cpuTicks(stat, "test")).isEqualTo(42);
+  }
+
+  @Test
+  void thisProcessHasUsedCpu() {
+    assertThat(ProcStat.cpuTicks(ProcessHandle.current().pid())).isPositive();
+    assertThat(ProcStat.clockTicksPerSecond()).isPositive();
+  }
+
+  @Test
+  void aTruncatedStatNamesWhereItCameFrom() {
+    assertThatThrownBy(() -> ProcStat.cpuTicks("1 (x) S 1 2", "/proc/1/stat"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("/proc/1/stat");
+  }
+}
