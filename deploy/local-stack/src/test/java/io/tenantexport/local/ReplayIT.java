@@ -103,7 +103,10 @@ class ReplayIT {
       stack.createTopics(Sources.AS_GENERATED);
       TrafficGenerator gen = new TrafficGenerator(TrafficGenerator.Config.defaults(start));
       List<GeneratedRecord> input = gen.take(RECORDS);
-      stack.produce(Sources.AS_GENERATED, new TenantRouting(), input);
+      // One routing for all input, also what arrives during the replay: a duplicate must follow its
+      // original to the tenant's partition (README, ordering assumptions).
+      TenantRouting routing = new TenantRouting();
+      stack.produce(Sources.AS_GENERATED, routing, input);
       Reference reference = ClusterRuns.reference(stack, spec, input);
       JobConfig c = stack.config("replay", Sources.AS_GENERATED, false, "1h", stack.writer());
       Path jobYaml = ClusterRuns.writeJobYaml(tmp, c, LATENESS);
@@ -208,7 +211,6 @@ class ReplayIT {
         Thread producer =
             new Thread(
                 () -> {
-                  TenantRouting routing = new TenantRouting();
                   for (int i = 0; i < later.size() && replaying.get(); i += 100) {
                     List<ProducerRecord<byte[], byte[]>> batch = new ArrayList<>();
                     for (GeneratedRecord r : later.subList(i, Math.min(i + 100, later.size()))) {
