@@ -9,14 +9,12 @@ import io.tenantexport.common.gen.TrafficGenerator;
 import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.jobs.cli.TenantExportCli;
 import io.tenantexport.jobs.config.JobConfig;
+import io.tenantexport.local.ClusterRuns.CliResult;
 import io.tenantexport.local.ItStack.Sources;
 import io.tenantexport.local.infra.LocalFlinkCluster;
 import io.tenantexport.local.inspect.LakeFiles;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -64,6 +62,7 @@ class CanaryIT {
   private static final List<String> CANARY_TENANTS = List.of("t00-acme", "t01-globex", "t05-stark");
   private static final String CHANGED_METRIC = "page_view_duration_ms";
   private static final String OPERATOR = "ops_cli";
+  private static final String IT = "CanaryIT";
   private static final String OPERATOR_PASSWORD = "operator-secret-for-the-test";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern TENANT_LINE =
@@ -72,8 +71,6 @@ class CanaryIT {
   /** Kept when the test fails: the cluster's logs are under {@code flink/log}. */
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)
   Path tmp;
-
-  private record Result(int status, String out, String err) {}
 
   /** What a canary must never change: live rows as stored, live lake files, live audit events. */
   private record Live(List<String> rows, Map<String, Long> lakeFiles, List<String> auditEvents) {}
@@ -123,7 +120,7 @@ class CanaryIT {
                 "--timeout",
                 "90s");
 
-        Result deploy =
+        CliResult deploy =
             cli(
                 t0,
                 common,
@@ -150,15 +147,15 @@ class CanaryIT {
         log(t0, "live job %s exported all %d rows of the reference", liveJob, expectedRows);
 
         String tenants = String.join(",", CANARY_TENANTS);
-        Result start =
+        CliResult start =
             cli(t0, common, "canary", "start", "--jar", candidate.toString(), "--tenants", tenants);
         assertThat(start.status()).as(start.err()).isZero();
         String canary1 = jobOf(start);
-        Result second =
+        CliResult second =
             cli(t0, common, "canary", "start", "--jar", candidate.toString(), "--tenants", tenants);
         assertThat(second.status()).as(second.out()).isEqualTo(TenantExportCli.FAILED);
         assertThat(second.err()).contains("canary job " + canary1).contains("stop it first");
-        Result clean = cli(t0, common, "reconcile");
+        CliResult clean = cli(t0, common, "reconcile");
         assertThat(clean.status()).as(clean.out() + clean.err()).isZero();
         Map<String, int[]> counts = tenantLines(clean.out());
         assertThat(counts.keySet()).containsExactlyElementsOf(CANARY_TENANTS);
@@ -183,11 +180,11 @@ class CanaryIT {
         // The canary's lake rows, event ids included, are the live rows of its tenants.
         assertThat(shadowLake).isEqualTo(liveLakeOfCanaryTenants);
 
-        Result stop = cli(t0, common, "canary", "stop");
+        CliResult stop = cli(t0, common, "canary", "stop");
         assertThat(stop.status()).as(stop.err()).isZero();
         assertThat(flink.jobState(canary1)).isEqualTo("CANCELED");
 
-        Result changed =
+        CliResult changed =
             cli(
                 t0,
                 common,
@@ -201,7 +198,7 @@ class CanaryIT {
         assertThat(changed.status()).as(changed.err()).isZero();
         String canary2 = jobOf(changed);
         assertThat(firstPrefix).as("the first canary's lake prefix is cleared").doesNotExist();
-        Result caught = cli(t0, common, "reconcile");
+        CliResult caught = cli(t0, common, "reconcile");
         assertThat(caught.status())
             .as(caught.out() + caught.err())
             .isEqualTo(TenantExportCli.FAILED);
@@ -217,7 +214,7 @@ class CanaryIT {
         assertThat(caughtCounts.values().stream().mapToInt(n -> n[2]).sum()).isPositive();
         assertThat(caught.out())
             .containsPattern("window \\d{4}-\\d{2}-\\d{2}T\\S+: live \\d+ rows checksum");
-        Result stop2 = cli(t0, common, "canary", "stop");
+        CliResult stop2 = cli(t0, common, "canary", "stop");
         assertThat(stop2.status()).as(stop2.err()).isZero();
         assertThat(flink.jobState(canary2)).isEqualTo("CANCELED");
 
@@ -387,34 +384,12 @@ class CanaryIT {
     }
   }
 
-  private Result cli(long t0, List<String> common, String... command) {
-    List<String> argv = new ArrayList<>(List.of(command));
-    argv.addAll(common);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    long start = System.nanoTime();
-    int status =
-        TenantExportCli.run(
-            argv.toArray(String[]::new),
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8),
-            Map.of(JobConfig.PASSWORD_ENV, OPERATOR_PASSWORD));
-    Result r =
-        new Result(
-            status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    log(
-        t0,
-        "tenant-export %s -> %d in %d ms%n%s%s",
-        String.join(" ", List.of(command).subList(0, Math.min(2, command.length))),
-        status,
-        (System.nanoTime() - start) / 1_000_000,
-        r.out().indent(4),
-        r.err().indent(4));
-    return r;
+  private static CliResult cli(long t0, List<String> common, String... command) {
+    return ClusterRuns.cli(IT, t0, OPERATOR_PASSWORD, common, command);
   }
 
   /** The job a command's output says it submitted last. */
-  private static String jobOf(Result r) {
+  private static String jobOf(CliResult r) {
     String job = null;
     for (String line : r.out().lines().toList()) {
       if (line.startsWith("submitted job ")) {

@@ -10,10 +10,15 @@ import io.tenantexport.common.policy.Redactor;
 import io.tenantexport.common.policy.TenantPolicy;
 import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.common.tenant.TenantId;
+import io.tenantexport.jobs.cli.TenantExportCli;
 import io.tenantexport.jobs.config.JobConfig;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -126,5 +131,46 @@ final class ClusterRuns {
         .map(r -> RunOutputs.lakeLine(r.record(), false))
         .sorted()
         .toList();
+  }
+
+  /** What an in-process run of the operators' CLI printed, and its exit status. */
+  record CliResult(int status, String out, String err) {
+    String lastLine() {
+      List<String> lines = out.lines().toList();
+      return lines.isEmpty() ? "" : lines.get(lines.size() - 1);
+    }
+  }
+
+  /**
+   * Runs {@code tenant-export <command> <common>} in-process, as an operator runs it, with the
+   * registry login's password in the environment, and logs the command, its status and its output
+   * under {@code it} (the test's name) with the seconds since {@code t0}.
+   */
+  static CliResult cli(
+      String it, long t0, String password, List<String> common, String... command) {
+    List<String> argv = new ArrayList<>(List.of(command));
+    argv.addAll(common);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    long start = System.nanoTime();
+    int status =
+        TenantExportCli.run(
+            argv.toArray(String[]::new),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            Map.of(JobConfig.PASSWORD_ENV, password));
+    CliResult r =
+        new CliResult(
+            status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    System.out.printf(
+        "%s +%5.1fs tenant-export %s -> %d in %d ms%n%s%s%n",
+        it,
+        (System.nanoTime() - t0) / 1e9,
+        String.join(" ", List.of(command).subList(0, Math.min(2, command.length))),
+        status,
+        (System.nanoTime() - start) / 1_000_000,
+        r.out().indent(4),
+        r.err().indent(4));
+    return r;
   }
 }

@@ -14,21 +14,19 @@ import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.jobs.cli.TenantExportCli;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.pipeline.ProductionIo;
+import io.tenantexport.local.ClusterRuns.CliResult;
 import io.tenantexport.local.ItStack.Sources;
 import io.tenantexport.local.infra.LocalFlinkCluster;
 import io.tenantexport.local.inspect.LakeFiles;
 import io.tenantexport.local.v2.ChangesPerWindow;
 import io.tenantexport.local.v2.CheckpointFailingJob;
 import io.tenantexport.local.v2.TenantExportJobV2;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -91,6 +89,7 @@ class OperationsIT {
   private static final int SLICES = 4;
   private static final String LATENESS = "60m";
   private static final String OPERATOR = "ops_cli";
+  private static final String IT = "OperationsIT";
   private static final String OPERATOR_PASSWORD = "operator-secret-for-the-test";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Path V2_CLASSES =
@@ -99,13 +98,6 @@ class OperationsIT {
   /** Kept when the test fails: the cluster's logs are under {@code flink/log}. */
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)
   Path tmp;
-
-  private record Result(int status, String out, String err) {
-    String lastLine() {
-      List<String> lines = out.lines().toList();
-      return lines.isEmpty() ? "" : lines.get(lines.size() - 1);
-    }
-  }
 
   @Test
   void upgradeRollbackAndAutomaticRollbacksEndWithTheOutputsOfAnUninterruptedRun()
@@ -175,14 +167,14 @@ class OperationsIT {
                 "60s");
 
         stack.produce(Sources.AS_GENERATED, routing, slices.get(0));
-        Result deploy = cli(t0, common, "job", "deploy", "--jar", v1.toString());
+        CliResult deploy = cli(t0, common, "job", "deploy", "--jar", v1.toString());
         assertThat(deploy.status()).as(deploy.err()).isZero();
         jobs.add(jobOf(deploy));
         assertThat(flink.jobState(jobs.get(0))).isEqualTo("RUNNING");
         stack.awaitCommitted(c);
         log(t0, "deployed job %s; slice 1 read", jobs.get(0));
 
-        Result status = cli(t0, common, "job", "status");
+        CliResult status = cli(t0, common, "job", "status");
         assertThat(status.status()).as(status.err()).isZero();
         assertThat(status.out())
             .contains("job " + jobs.get(0) + " RUNNING")
@@ -192,11 +184,11 @@ class OperationsIT {
         stack.produce(Sources.AS_GENERATED, routing, slices.get(1));
         stack.awaitCommitted(c);
         log(t0, "slice 2 read by v1");
-        Result savepoint = cli(t0, common, "job", "savepoint");
+        CliResult savepoint = cli(t0, common, "job", "savepoint");
         assertThat(savepoint.status()).as(savepoint.err()).isZero();
         assertThat(savepoint.lastLine()).contains("savepoint");
 
-        Result upgrade =
+        CliResult upgrade =
             cli(
                 t0,
                 common,
@@ -226,7 +218,7 @@ class OperationsIT {
             v2Files.size(),
             v2Export);
 
-        Result rollback = cli(t0, common, "job", "rollback");
+        CliResult rollback = cli(t0, common, "job", "rollback");
         assertThat(rollback.status()).as(rollback.err()).isZero();
         jobs.add(jobOf(rollback));
         assertThat(restoredFrom(flink, jobs.get(2))).isEqualTo(preUpgrade);
@@ -258,14 +250,14 @@ class OperationsIT {
         stack.awaitCommitted(c);
         log(t0, "slice 4 read by v1");
 
-        Result bad = cli(t0, common, "job", "upgrade", "--jar", broken.toString());
+        CliResult bad = cli(t0, common, "job", "upgrade", "--jar", broken.toString());
         assertThat(bad.status()).as(bad.out()).isEqualTo(TenantExportCli.FAILED);
         assertThat(bad.err()).contains("upgrade to tenant-export-jobs-broken-job.jar");
         jobs.add(jobOf(bad));
         assertThat(flink.jobState(jobs.get(3))).isEqualTo("RUNNING");
         String beforeBroken = restoredFrom(flink, jobs.get(3));
 
-        Result fails =
+        CliResult fails =
             cli(
                 t0,
                 common,
@@ -292,7 +284,7 @@ class OperationsIT {
         assertThat(restoredFrom(flink, jobs.get(4))).isEqualTo(beforeFailing);
         log(t0, "the failing upgrade %s rolled back to v1 as %s", failingJob, jobs.get(4));
 
-        Result stop = cli(t0, common, "job", "stop", "--drain");
+        CliResult stop = cli(t0, common, "job", "stop", "--drain");
         assertThat(stop.status()).as(stop.err()).isZero();
         assertThat(flink.jobState(jobs.get(4))).isEqualTo("FINISHED");
 
@@ -655,42 +647,19 @@ class OperationsIT {
     return seen;
   }
 
-  private Result cli(long t0, List<String> common, String... command) {
-    List<String> argv = new ArrayList<>(List.of(command));
-    argv.addAll(common);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    long start = System.nanoTime();
-    int status =
-        TenantExportCli.run(
-            argv.toArray(String[]::new),
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8),
-            Map.of(JobConfig.PASSWORD_ENV, OPERATOR_PASSWORD));
-    Result r =
-        new Result(
-            status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    log(
-        t0,
-        "tenant-export %s %s -> %d in %d ms%n%s%s",
-        command[0],
-        command[1],
-        status,
-        (System.nanoTime() - start) / 1_000_000,
-        r.out().indent(4),
-        r.err().indent(4));
-    return r;
+  private static CliResult cli(long t0, List<String> common, String... command) {
+    return ClusterRuns.cli(IT, t0, OPERATOR_PASSWORD, common, command);
   }
 
   /** The job a command's output says it submitted last. */
-  private static String jobOf(Result r) {
+  private static String jobOf(CliResult r) {
     List<String> jobs = submittedJobs(r);
     assertThat(jobs).as("a submitted job in %s", r.out()).isNotEmpty();
     return jobs.get(jobs.size() - 1);
   }
 
   /** The jobs a command's output says it submitted, in order. */
-  private static List<String> submittedJobs(Result r) {
+  private static List<String> submittedJobs(CliResult r) {
     return r.out()
         .lines()
         .filter(line -> line.startsWith("submitted job "))

@@ -7,17 +7,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tenantexport.common.gen.GeneratedRecord;
 import io.tenantexport.common.gen.TrafficGenerator;
 import io.tenantexport.common.spec.ExportSpec;
-import io.tenantexport.jobs.cli.TenantExportCli;
 import io.tenantexport.jobs.config.JobConfig;
+import io.tenantexport.local.ClusterRuns.CliResult;
 import io.tenantexport.local.ItStack.Sources;
 import io.tenantexport.local.infra.LocalFlinkCluster;
 import io.tenantexport.local.inspect.LakeFiles;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -82,6 +79,7 @@ class ReplayIT {
   private static final String LATENESS = "60m";
   private static final String T = "t00-acme";
   private static final String OPERATOR = "ops_cli";
+  private static final String IT = "ReplayIT";
   private static final String OPERATOR_PASSWORD = "operator-secret-for-the-test";
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -369,32 +367,8 @@ class ReplayIT {
     }
   }
 
-  private record CliResult(int status, String out, String err) {}
-
-  private CliResult cli(long t0, List<String> common, String... command) {
-    List<String> argv = new ArrayList<>(List.of(command));
-    argv.addAll(common);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    long start = System.nanoTime();
-    int status =
-        TenantExportCli.run(
-            argv.toArray(String[]::new),
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8),
-            Map.of(JobConfig.PASSWORD_ENV, OPERATOR_PASSWORD));
-    CliResult r =
-        new CliResult(
-            status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    log(
-        t0,
-        "tenant-export %s -> %d in %d ms%n%s%s",
-        String.join(" ", List.of(command)),
-        status,
-        (System.nanoTime() - start) / 1_000_000,
-        r.out().indent(4),
-        r.err().indent(4));
-    return r;
+  private static CliResult cli(long t0, List<String> common, String... command) {
+    return ClusterRuns.cli(IT, t0, OPERATOR_PASSWORD, common, command);
   }
 
   /** The job a command's output says it submitted last. */
