@@ -1,10 +1,13 @@
 package io.tenantexport.common.policy;
 
 import io.tenantexport.common.tenant.TenantId;
+import java.lang.ref.WeakReference;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.WeakHashMap;
 
 /**
  * One tenant's export policy: which tables it may export and how each column is redacted.
@@ -52,7 +55,34 @@ public record TenantPolicy(
                 "table policy for " + t.table() + " is filed under " + name);
           }
         });
-    tables = Collections.unmodifiableMap(new LinkedHashMap<>(tables));
+    tables = intern(Collections.unmodifiableMap(new LinkedHashMap<>(tables)));
+  }
+
+  /**
+   * Canonical rule maps: every policy with equal rules in the same order shares one map. A fleet's
+   * policies are mostly alike (tenants get the same template), and each operator that follows
+   * policies holds all of them: at 100,000 tenants separate copies of the rules took hundreds of MB
+   * per operator, shared ones take one map plus a record per tenant. Weakly held, so rules no
+   * policy uses any more are collected.
+   */
+  private static final Map<Map<String, TablePolicy>, WeakReference<Map<String, TablePolicy>>>
+      CANONICAL = new WeakHashMap<>();
+
+  private static Map<String, TablePolicy> intern(Map<String, TablePolicy> tables) {
+    synchronized (CANONICAL) {
+      WeakReference<Map<String, TablePolicy>> ref = CANONICAL.get(tables);
+      Map<String, TablePolicy> canonical = ref == null ? null : ref.get();
+      // Map equality ignores order; the file order is part of a policy, so only an equal order
+      // shares.
+      if (canonical != null
+          && List.copyOf(canonical.keySet()).equals(List.copyOf(tables.keySet()))) {
+        return canonical;
+      }
+      if (canonical == null) {
+        CANONICAL.put(tables, new WeakReference<>(tables));
+      }
+      return tables;
+    }
   }
 
   /** Whether the tenant may export {@code table} at all. */

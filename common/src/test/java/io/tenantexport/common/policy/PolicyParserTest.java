@@ -7,7 +7,11 @@ import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.common.tenant.TenantId;
 import java.math.BigDecimal;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class PolicyParserTest {
@@ -48,6 +52,30 @@ class PolicyParserTest {
     assertThat(p.table("invoices").action("some_ts_column"))
         .isEqualTo(new FieldAction.Generalize(ChronoUnit.HOURS));
     assertThat(p.allowsTable("orders")).isTrue();
+  }
+
+  @Test
+  void tenantsWithTheSameRulesShareOneRuleMapButOrderAndContentKeepThemApart() {
+    String template = Specs.text("policy/t00-acme.yaml");
+    TenantPolicy acme = ok(template);
+    TenantPolicy other = ok(template.replace("tenant: t00-acme", "tenant: t99-other"));
+    // Shared, not copied: a fleet of alike policies costs one map (PolicyBook holds them all).
+    assertThat(other.tables()).isSameAs(acme.tables());
+    assertThat(other.tenant().value()).isEqualTo("t99-other");
+
+    TenantPolicy changed = ok(template.replace("ip: {action: mask, keep_last: 3}", "ip: drop"));
+    assertThat(changed.tables()).isNotSameAs(acme.tables());
+    assertThat(changed.table("page_views").action("ip")).isEqualTo(FieldAction.DROP);
+
+    Map<String, TablePolicy> reversed = new LinkedHashMap<>();
+    List<String> names = new ArrayList<>(acme.tables().keySet());
+    Collections.reverse(names);
+    names.forEach(t -> reversed.put(t, acme.table(t)));
+    TenantPolicy reordered =
+        new TenantPolicy(acme.tenant(), 4, acme.status(), reversed, "reordered");
+    assertThat(reordered.tables()).isNotSameAs(acme.tables());
+    assertThat(List.copyOf(reordered.tables().keySet()))
+        .containsExactly("invoices", "orders", "page_views");
   }
 
   @Test

@@ -59,7 +59,7 @@ public final class DecodeFunction
 
   private final ExportSpec spec;
   private final String jobVersion;
-  private final TreeMap<String, String> folderPolicies;
+  private final FolderPolicies folderPolicies;
   private final String policyFolder;
   private final TreeMap<String, String> keyOptions;
   private final String quarantineKeyId;
@@ -96,7 +96,7 @@ public final class DecodeFunction
       String eventIdKeyId) {
     this.spec = spec;
     this.jobVersion = jobVersion;
-    this.folderPolicies = new TreeMap<>(folderPolicies);
+    this.folderPolicies = new FolderPolicies(folderPolicies);
     this.policyFolder = policyFolder;
     this.keyOptions = new TreeMap<>(keyOptions);
     this.quarantineKeyId = quarantineKeyId;
@@ -109,8 +109,9 @@ public final class DecodeFunction
     decoder = new CdcDecoder(spec, eventIdKey(keys.quarantineKey(eventIdKeyId)));
     redactor = new Redactor(spec, keys);
     cipher = new QuarantineCipher(quarantineKeyId, keys.quarantineKey(quarantineKeyId));
-    book = Policies.seeded(spec, folderPolicies, policyFolder);
-    for (String tenant : folderPolicies.keySet()) {
+    Map<String, String> documents = folderPolicies.documents();
+    book = Policies.seeded(spec, documents, policyFolder);
+    for (String tenant : documents.keySet()) {
       String missing = missingKey(book.get(tenant));
       if (missing != null) {
         // Fail before the first record: a job that cannot pseudonymise must not start.

@@ -20,7 +20,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.BroadcastState;
 import org.apache.flink.api.common.state.MapState;
@@ -87,7 +86,7 @@ public final class ScopeDeduplicator
   private final ExportSpec spec;
   private final String jobVersion;
   private final long orphanTimeoutMs;
-  private final TreeMap<String, String> folderPolicies;
+  private final FolderPolicies folderPolicies;
   private final String policyFolder;
 
   private transient Map<String, ValueStateDescriptor<ScopeState>> descriptors;
@@ -117,7 +116,7 @@ public final class ScopeDeduplicator
     this.spec = spec;
     this.jobVersion = jobVersion;
     this.orphanTimeoutMs = orphanTimeoutMs;
-    this.folderPolicies = new TreeMap<>(folderPolicies);
+    this.folderPolicies = new FolderPolicies(folderPolicies);
     this.policyFolder = policyFolder;
   }
 
@@ -195,7 +194,7 @@ public final class ScopeDeduplicator
     replayedApplied = getRuntimeContext().getMetricGroup().counter("replayedBelowMark");
     replayed = getRuntimeContext().getMapState(replayedDescriptor());
     attempt = new AttemptStart();
-    book = Policies.seeded(spec, folderPolicies, policyFolder);
+    book = Policies.seeded(spec, folderPolicies.documents(), policyFolder);
     restoredOffered = false;
   }
 
