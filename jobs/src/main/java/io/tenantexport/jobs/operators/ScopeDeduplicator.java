@@ -39,13 +39,18 @@ import org.apache.flink.util.Collector;
  * Dedupes replays and attributes row images, keyed by the change's dedupe scope ({@code
  * scope_key}): one source row for a mutable table, one tenant's table for an append-only table.
  *
- * <p>State per scope ({@link ScopeState}, plus a map of tie digests for append-only scopes): the
- * high-water mark (the highest source position applied) and the digests of the changes applied at
- * exactly that position. A change below the mark, or at the mark with a known digest, is a replay:
- * it leaves as a {@code DUPLICATE} marker and changes nothing. Positions alone are not unique
- * (snapshot rows share one, changes of one transaction can share an LSN, a MySQL multi-row
+ * <p>State per scope ({@link ScopeState}, plus a map of tie digests for large append-only tie
+ * sets): the high-water mark (the highest source position applied) and the digests of the changes
+ * applied at exactly that position. A change below the mark, or at the mark with a known digest, is
+ * a replay: it leaves as a {@code DUPLICATE} marker and changes nothing. Positions alone are not
+ * unique (snapshot rows share one, changes of one transaction can share an LSN, a MySQL multi-row
  * statement differs only by row), hence the digests; they are dropped as soon as the mark moves
- * past them, so the tie set holds only changes sharing the newest position.
+ * past them, so the tie set holds only changes sharing the newest position. The tie set lives
+ * inline in the scope's value state; an append-only scope whose tie set outgrows {@link
+ * #MAX_INLINE_TIES} (a snapshot of a tenant's table: every row shares one position) moves it to a
+ * map state for constant-time lookups. Inline is the common case and the cheap one: a streamed
+ * append-only change moves the mark, and clearing a RocksDB map state on every such change (a seek
+ * over the key's range, then a delete) was the largest cost of the whole pipeline in the benchmark.
  *
  * <p>Mutable tables also keep the row's owner and last projected image. PostgreSQL's default
  * replica identity sends updates without a before image and deletes whose before image holds only
@@ -79,6 +84,9 @@ public final class ScopeDeduplicator
 
   /** How long a scope remembers a replayed origin: replaying the same record again is a no-op. */
   static final Duration REPLAYED_TTL = Duration.ofDays(30);
+
+  /** Tie digests an append-only scope keeps inline before it moves them to its map state. */
+  static final int MAX_INLINE_TIES = 64;
 
   /** A row has at most this many unattributed changes waiting; more are quarantined at once. */
   static final int MAX_PENDING = 16;
@@ -221,6 +229,7 @@ public final class ScopeDeduplicator
               .setTieDigests(new ArrayList<>())
               .setPending(new ArrayList<>())
               .setPendingParkedAt(new ArrayList<>())
+              .setTiesInMap(false)
               .build();
     }
     boolean changed = handle(table, s, e, ctx, out);
@@ -360,9 +369,9 @@ public final class ScopeDeduplicator
     }
     if (c == 0) {
       long digest = CdcDecoder.digest64(e.getEventId());
-      if (table.isMutable()
-          ? s.getTieDigests().contains(digest)
-          : appendOnlyTies.get(table.name()).contains(digest)) {
+      if (tiesInMap(table, s)
+          ? appendOnlyTies.get(table.name()).contains(digest)
+          : s.getTieDigests().contains(digest)) {
         return true;
       }
     }
@@ -379,9 +388,11 @@ public final class ScopeDeduplicator
   }
 
   /**
-   * Moves the mark to the change. Ties of a row (mutable table) are a handful at most and live
+   * Moves the mark to the change and adds it to the tie set of the mark's position. Ties are a
+   * handful at most for a row (mutable table) and for a streamed append-only table, and live
    * inline; an append-only scope is a whole tenant table whose snapshot rows all share one
-   * position, so its ties live in a map state: constant-time lookups, however large the snapshot.
+   * position, so past {@link #MAX_INLINE_TIES} its ties move to a map state: constant-time lookups,
+   * however large the snapshot. The map is cleared only when it was used.
    */
   private void advance(TableSpec table, ScopeState s, ChangeEvent e) throws Exception {
     long digest = CdcDecoder.digest64(e.getEventId());
@@ -389,19 +400,30 @@ public final class ScopeDeduplicator
         s.getPosition().isEmpty() || Positions.compare(e.getPosition(), s.getPosition()) > 0;
     if (ahead) {
       s.setPosition(new ArrayList<>(e.getPosition()));
-    }
-    if (table.isMutable()) {
-      if (ahead) {
-        s.setTieDigests(new ArrayList<>(1));
+      if (tiesInMap(table, s)) {
+        appendOnlyTies.get(table.name()).clear();
       }
-      s.getTieDigests().add(digest);
-    } else {
+      s.setTiesInMap(false);
+      s.setTieDigests(new ArrayList<>(1));
+    }
+    if (!table.isMutable() && !s.getTiesInMap() && s.getTieDigests().size() >= MAX_INLINE_TIES) {
       MapState<Long, Boolean> ties = appendOnlyTies.get(table.name());
-      if (ahead) {
-        ties.clear();
+      for (long inline : s.getTieDigests()) {
+        ties.put(inline, Boolean.TRUE);
       }
-      ties.put(digest, Boolean.TRUE);
+      s.setTieDigests(new ArrayList<>(0));
+      s.setTiesInMap(true);
     }
+    if (tiesInMap(table, s)) {
+      appendOnlyTies.get(table.name()).put(digest, Boolean.TRUE);
+    } else {
+      s.getTieDigests().add(digest);
+    }
+  }
+
+  /** Whether the scope's tie set is in the map state (only ever for an append-only table). */
+  private static boolean tiesInMap(TableSpec table, ScopeState s) {
+    return !table.isMutable() && s.getTiesInMap();
   }
 
   private void applyMutable(

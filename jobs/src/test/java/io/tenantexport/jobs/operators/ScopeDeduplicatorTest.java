@@ -13,11 +13,15 @@ import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.Disposition;
 import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.QuarantineRecord;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
 import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -128,6 +132,69 @@ class ScopeDeduplicatorTest {
     assertThat(dispositions())
         .filteredOn(d -> d == Disposition.DUPLICATE)
         .hasSize((rows + 96) / 97 + 1);
+  }
+
+  /** The append-only tie digests in the map state of {@code tenant}'s views scope. */
+  private List<Long> tiesInMapState(String tenant) throws Exception {
+    var backend = harness.getOperator().getKeyedStateBackend();
+    backend.setCurrentKey(tenant + "|views");
+    MapState<Long, Boolean> ties =
+        backend.getPartitionedState(
+            VoidNamespace.INSTANCE,
+            VoidNamespaceSerializer.INSTANCE,
+            ScopeDeduplicator.tiesDescriptor("views"));
+    List<Long> out = new ArrayList<>();
+    ties.keys().forEach(out::add);
+    return out;
+  }
+
+  @Test
+  void tiesStayInlineUntilTheyOutgrowTheLimitThenSurviveARestoreAndLeaveWithTheMark()
+      throws Exception {
+    int inline = ScopeDeduplicator.MAX_INLINE_TIES;
+    // Streamed changes each move the mark: their single tie is kept inline, the map stays empty.
+    for (int i = 0; i < 10; i++) {
+      harness.processElement(viewInsert("acme", i, T0, 100 + i), 0);
+    }
+    assertThat(tiesInMapState("acme")).isEmpty();
+    // As many ties at one position as fit inline: still no map.
+    for (int i = 0; i < inline; i++) {
+      harness.processElement(viewInsert("acme", 1000 + i, T0, 500), 0);
+    }
+    assertThat(tiesInMapState("acme")).isEmpty();
+    // One more moves them all to the map.
+    harness.processElement(viewInsert("acme", 1000 + inline, T0, 500), 0);
+    assertThat(tiesInMapState("acme")).hasSize(inline + 1);
+
+    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    harness.close();
+    harness = newHarness();
+    harness.initializeState(snapshot);
+    harness.open();
+    for (int i = 0; i <= inline; i += 13) {
+      harness.processElement(replayOf(viewInsert("acme", 1000 + i, T0, 500)), 0);
+    }
+    harness.processElement(replayOf(viewInsert("acme", 1000 + inline, T0, 500)), 0);
+    harness.processElement(viewInsert("acme", 2000, T0, 500), 0); // a new tie, in the map
+    assertThat(dispositions())
+        .containsExactly(
+            Disposition.DUPLICATE,
+            Disposition.DUPLICATE,
+            Disposition.DUPLICATE,
+            Disposition.DUPLICATE,
+            Disposition.DUPLICATE,
+            Disposition.DUPLICATE,
+            Disposition.APPLY);
+
+    // The mark moves on: the map is emptied and ties are inline again.
+    harness.processElement(viewInsert("acme", 3000, T0, 501), 0);
+    harness.processElement(viewInsert("acme", 3001, T0, 501), 0);
+    assertThat(tiesInMapState("acme")).isEmpty();
+    harness.processElement(replayOf(viewInsert("acme", 3001, T0, 501)), 0);
+    harness.processElement(replayOf(viewInsert("acme", 2000, T0, 500)), 0);
+    assertThat(dispositions().subList(7, 11))
+        .containsExactly(
+            Disposition.APPLY, Disposition.APPLY, Disposition.DUPLICATE, Disposition.DUPLICATE);
   }
 
   @Test
