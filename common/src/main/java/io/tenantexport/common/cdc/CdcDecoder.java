@@ -1,13 +1,17 @@
 package io.tenantexport.common.cdc;
 
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.io.JsonEOFException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -29,6 +33,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -37,6 +42,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -79,7 +85,8 @@ import javax.crypto.spec.SecretKeySpec;
  *       kafka positions are the offset itself.
  * </ul>
  *
- * <p>Stateless and thread-safe. Serializable so Flink can ship it; the JSON mapper is static.
+ * <p>Thread-safe; its only state is a cache of parsed Connect schemas. Serializable so Flink can
+ * ship it; the JSON mapper is static.
  */
 public final class CdcDecoder implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -97,6 +104,13 @@ public final class CdcDecoder implements Serializable {
           .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .build();
 
+  /**
+   * Reads one member's value of a document under parsing: {@link #JSON} without the trailing-token
+   * check, which would see the rest of the document as trailing.
+   */
+  private static final ObjectReader MEMBER =
+      JSON.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
   private static final Set<String> OPS = Set.of("c", "u", "d", "r");
   private static final DecodeResult.Tombstone TOMBSTONE = new DecodeResult.Tombstone();
   private static final String KIND_PG = "pg";
@@ -107,6 +121,12 @@ public final class CdcDecoder implements Serializable {
 
   /** Key of the image digest in event ids; null: unkeyed (tests and tools only). */
   private final SecretKeySpec eventIdKey;
+
+  /** One keyed HMAC per thread that decodes; built where the decoder runs. */
+  private transient volatile ThreadLocal<Mac> macs;
+
+  /** Connect schemas seen in wrapped envelopes; built where the decoder runs. */
+  private transient volatile SchemaCache schemas;
 
   /**
    * A decoder whose event ids hash row images without a key. Only for tests and tools: an unkeyed
@@ -198,6 +218,9 @@ public final class CdcDecoder implements Serializable {
     private String tenantSource;
     private long eventTime;
 
+    /** The wrapped envelope's Connect schema as {@link SchemaCache} had it, or null. */
+    private SchemaCache.Entry knownSchema;
+
     Attempt(RawRecord r) {
       this.r = r;
       this.origin = r.origin();
@@ -279,8 +302,11 @@ public final class CdcDecoder implements Serializable {
 
       JsonNode before = image(payload, "before", where);
       JsonNode after = image(payload, "after", where);
-      Map<String, JsonNode> beforeSchema = fieldSchemas(schema, "before");
-      Map<String, JsonNode> afterSchema = fieldSchemas(schema, "after");
+      boolean cached = knownSchema != null && knownSchema.node() == schema;
+      Map<String, JsonNode> beforeSchema =
+          cached ? knownSchema.before() : fieldSchemas(schema, "before");
+      Map<String, JsonNode> afterSchema =
+          cached ? knownSchema.after() : fieldSchemas(schema, "after");
 
       claim(imageTenant(table, before, beforeSchema, "before", where), "the before image", where);
       claim(imageTenant(table, after, afterSchema, "after", where), "the after image", where);
@@ -379,7 +405,7 @@ public final class CdcDecoder implements Serializable {
     private JsonNode parseValue() throws Reject {
       JsonNode root;
       try {
-        root = JSON.readTree(r.value());
+        root = readEnvelope(r.value());
       } catch (JsonEOFException e) {
         throw new Reject(
             QuarantineReason.UNDECODABLE_JSON,
@@ -429,6 +455,38 @@ public final class CdcDecoder implements Serializable {
                 + " bytes of whitespace or nothing)");
       }
       return root;
+    }
+
+    /**
+     * Parses the value as {@code JSON.readTree} does (same features: duplicate fields refused,
+     * exact decimals, trailing tokens refused; same exceptions), except for a top-level {@code
+     * schema} object: the parser checks its syntax while skipping it, and its tree comes from
+     * {@link SchemaCache} by its bytes. A wrapped envelope repeats its table's Connect schema in
+     * every record, and building that tree, which is most of the record's bytes, was half of the
+     * decoder's time.
+     */
+    private JsonNode readEnvelope(byte[] value) throws IOException {
+      try (JsonParser p = JSON.createParser(value)) {
+        if (p.nextToken() != JsonToken.START_OBJECT) {
+          return JSON.readTree(value); // not an envelope: the plain path gives the exact outcome
+        }
+        ObjectNode root = JSON.createObjectNode();
+        for (String name = p.nextFieldName(); name != null; name = p.nextFieldName()) {
+          if (p.nextToken() == JsonToken.START_OBJECT && name.equals("schema")) {
+            int from = (int) p.currentTokenLocation().getByteOffset();
+            p.skipChildren();
+            int to = (int) p.currentLocation().getByteOffset();
+            knownSchema = schemaCache().get(value, from, to);
+            root.set(name, knownSchema.node());
+          } else {
+            root.set(name, MEMBER.readTree(p));
+          }
+        }
+        if (p.nextToken() != null) {
+          throw new JsonParseException(p, "trailing token after the JSON document");
+        }
+        return root;
+      }
     }
 
     private long at(JsonProcessingException e) {
@@ -819,12 +877,96 @@ public final class CdcDecoder implements Serializable {
   }
 
   private String imageDigest(String images) {
+    ThreadLocal<Mac> m = macs;
+    if (m == null) {
+      // A race builds two, one of which is dropped: harmless.
+      macs = m = ThreadLocal.withInitial(this::newMac);
+    }
+    // doFinal resets the Mac for the next record; building and keying one per record was a tenth
+    // of the decoder's time.
+    return HexFormat.of().formatHex(m.get().doFinal(images.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private Mac newMac() {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(eventIdKey);
-      return HexFormat.of().formatHex(mac.doFinal(images.getBytes(StandardCharsets.UTF_8)));
+      return mac;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
+  }
+
+  private SchemaCache schemaCache() {
+    SchemaCache c = schemas;
+    if (c == null) {
+      // A race builds two caches, one of which is dropped: harmless.
+      schemas = c = new SchemaCache();
+    }
+    return c;
+  }
+
+  /**
+   * Parsed Connect schemas by their exact bytes, with the field schemas of their before and after
+   * structs. Equal bytes parse to equal trees, so a hit is what parsing would give. The trees are
+   * shared between records and threads and are never modified. Bounded: it is emptied when full (a
+   * job sees one schema per table and schema version, so that means the input is unusual, not that
+   * an eviction order matters).
+   */
+  private static final class SchemaCache {
+    private static final int MAX_ENTRIES = 256;
+
+    record Entry(JsonNode node, Map<String, JsonNode> before, Map<String, JsonNode> after) {}
+
+    private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
+
+    Entry get(byte[] buf, int from, int to) throws IOException {
+      Key probe = new Key(buf, from, to);
+      Entry e = entries.get(probe);
+      if (e == null) {
+        JsonNode node = JSON.readTree(buf, from, to - from);
+        e = new Entry(node, fieldSchemas(node, "before"), fieldSchemas(node, "after"));
+        if (entries.size() >= MAX_ENTRIES) {
+          entries.clear();
+        }
+        entries.put(probe.copy(), e);
+      }
+      return e;
+    }
+
+    /** A byte range compared by content. */
+    private static final class Key {
+      private final byte[] buf;
+      private final int from;
+      private final int to;
+      private final int hash;
+
+      Key(byte[] buf, int from, int to) {
+        this.buf = buf;
+        this.from = from;
+        this.to = to;
+        int h = 1;
+        for (int i = from; i < to; i++) {
+          h = 31 * h + buf[i];
+        }
+        this.hash = h;
+      }
+
+      Key copy() {
+        return new Key(Arrays.copyOfRange(buf, from, to), 0, to - from);
+      }
+
+      @Override
+      public boolean equals(Object o) {
+        return o instanceof Key k
+            && hash == k.hash
+            && Arrays.equals(buf, from, to, k.buf, k.from, k.to);
+      }
+
+      @Override
+      public int hashCode() {
+        return hash;
+      }
     }
   }
 

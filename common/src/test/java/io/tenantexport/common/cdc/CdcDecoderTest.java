@@ -1128,6 +1128,51 @@ class CdcDecoderTest {
   @Nested
   class Robustness {
     @Test
+    void aRepeatedConnectSchemaIsParsedOnceYetEveryRecordIsReadByItsOwnSchema() {
+      assertThat(decoded(ordersCreate(v -> {})).getAfter()).containsEntry("amount", "12.50");
+      // The same table, the same payload, another schema (scale 3): another value.
+      ChangeEvent rescaled =
+          decoded(
+              ordersCreate(
+                  v -> {
+                    for (JsonNode struct : v.path("schema").path("fields")) {
+                      for (JsonNode field : struct.path("fields")) {
+                        if (field.path("field").asText().equals("amount")) {
+                          ((ObjectNode) field.path("parameters")).put("scale", "3");
+                        }
+                      }
+                    }
+                  }));
+      assertThat(rescaled.getAfter()).containsEntry("amount", "1.250");
+      ChangeEvent again = decoded(ordersCreate(v -> {}));
+      assertThat(again.getAfter()).containsEntry("amount", "12.50");
+      // A decoder that never saw another schema decodes it alike.
+      assertThat(new CdcDecoder(SPEC).decode(ordersCreate(v -> {})))
+          .isEqualTo(new DecodeResult.Decoded(again));
+    }
+
+    @Test
+    void aKnownSchemaWithADuplicateFieldOrTrailingBytesIsStillRefused() {
+      RawRecord valid = ordersCreate(v -> {});
+      decoded(valid);
+      String text = new String(valid.value(), StandardCharsets.UTF_8);
+      assertThat(text).contains("\"schema\":{\"type\":\"struct\",");
+      String duplicate =
+          text.replace(
+              "\"schema\":{\"type\":\"struct\",",
+              "\"schema\":{\"type\":\"struct\",\"type\":\"struct\",");
+      DecodeResult.Rejected r =
+          rejected(
+              record(ORDERS_TOPIC, 0, 18, valid.key(), duplicate.getBytes(StandardCharsets.UTF_8)),
+              QuarantineReason.UNDECODABLE_JSON);
+      assertThat(r.reason()).contains("duplicate field");
+      rejected(
+          record(ORDERS_TOPIC, 0, 19, valid.key(), (text + " {}").getBytes(StandardCharsets.UTF_8)),
+          QuarantineReason.UNDECODABLE_JSON);
+      decoded(valid);
+    }
+
+    @Test
     void postgresPositionsFollowCommitOrderNotWalOrder() {
       // T2 (change at LSN 110) commits before T1 (change at LSN 100): Debezium delivers T2 first.
       ChangeEvent t2 =
