@@ -82,9 +82,10 @@ final class Report {
     setup.forEach((k, v) -> sb.append(k).append('=').append(v).append("; "));
     sb.append("\n\n");
     sb.append(
-        "| tenants | job | events/s | CPU s / M events | peak TM heap MiB | lake files |"
-            + " files/tenant/h (median, max) | median file KiB | checkpoint B/tenant | status |\n");
-    sb.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        "| tenants | job | events/s | events/s wall | CPU s / M events | peak TM heap MiB |"
+            + " lake files | files/tenant/h (median, max) | median file KiB | checkpoint B/tenant |"
+            + " status |\n");
+    sb.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (int t : tenantCounts()) {
       for (String job : JOBS) {
         if (of(job, t).isEmpty()) {
@@ -96,6 +97,8 @@ final class Report {
             .append(JOB_NAMES.get(job))
             .append(" | ")
             .append(fmt(eps(job, t), 0))
+            .append(" | ")
+            .append(fmt(median(job, t, RunResult::wallEventsPerSecond), 0))
             .append(" | ")
             .append(fmt(median(job, t, RunResult::cpuSecondsPerMillion), 1))
             .append(" | ")

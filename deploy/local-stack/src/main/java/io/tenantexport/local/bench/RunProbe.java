@@ -33,6 +33,10 @@ import org.slf4j.LoggerFactory;
 final class RunProbe {
   private static final Logger LOG = LoggerFactory.getLogger(RunProbe.class);
   static final long SAMPLE_MILLIS = 250;
+
+  /** The source's records read, an operator metric of the vertex that holds it. */
+  static final String SOURCE_METRIC = "Source__cdc-source.numRecordsIn";
+
   private static final Set<String> TERMINAL = Set.of("FINISHED", "FAILED", "CANCELED");
   private static final Duration SUBMIT_TIMEOUT = Duration.ofMinutes(15);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -59,13 +63,16 @@ final class RunProbe {
    * @param cpuSeconds CPU seconds all TaskManager processes used during the run
    * @param peakHeapBytes the highest heap use sampled on any one TaskManager
    * @param checkpointStateBytes full state size of the last completed checkpoint (NaN: none)
+   * @param readSamples the source's records read so far ({@value #SOURCE_METRIC}, summed over
+   *     subtasks), sampled while the job ran
    */
   record Outcome(
       String status,
       double wallMillis,
       double cpuSeconds,
       double peakHeapBytes,
-      double checkpointStateBytes) {
+      double checkpointStateBytes,
+      List<ReadSample> readSamples) {
     boolean finished() {
       return status.equals("FINISHED");
     }
@@ -80,9 +87,10 @@ final class RunProbe {
     sampler.start();
     String jobId;
     String state;
+    List<ReadSample> reads = new ArrayList<>();
     try {
       jobId = submit(jarId, entryClass, args);
-      state = awaitEnd(jobId, timeout, pids);
+      state = awaitEnd(jobId, timeout, reads);
     } catch (CommandFailedException | UncheckedIOException | IllegalStateException e) {
       // The job's main failed in the JobManager (for example, out of memory building the graph).
       LOG.warn("Bench: {} could not be submitted", entryClass, e);
@@ -91,7 +99,8 @@ final class RunProbe {
           Double.NaN,
           Double.NaN,
           heap.stopAndGetPeak(sampler),
-          Double.NaN);
+          Double.NaN,
+          List.of());
     }
     double peakHeap = heap.stopAndGetPeak(sampler);
     boolean tmLost = !allAlive(pids);
@@ -115,7 +124,7 @@ final class RunProbe {
       status = state + " (timeout " + timeout + ")";
     }
     LOG.info("Bench: {} {} -> {} in {} ms", entryClass, jobId, status, wall);
-    return new Outcome(status, wall, cpuSeconds, peakHeap, stateBytes);
+    return new Outcome(status, wall, cpuSeconds, peakHeap, stateBytes, List.copyOf(reads));
   }
 
   /**
@@ -156,12 +165,36 @@ final class RunProbe {
     }
   }
 
-  private String awaitEnd(String jobId, Duration timeout, long[] pids) {
+  /** Waits for the job to end; samples the source's records read meanwhile into {@code reads}. */
+  private String awaitEnd(String jobId, Duration timeout, List<ReadSample> reads) {
     long deadline = System.nanoTime() + timeout.toNanos();
+    String sourceVertex = null;
     while (true) {
       String state = cluster.jobState(jobId);
       if (TERMINAL.contains(state)) {
         return state;
+      }
+      try {
+        if (sourceVertex == null) {
+          sourceVertex = sourceVertex(jobId);
+        }
+        if (sourceVertex != null) {
+          JsonNode m =
+              cluster.get(
+                  "/jobs/"
+                      + jobId
+                      + "/vertices/"
+                      + sourceVertex
+                      + "/subtasks/metrics?get="
+                      + SOURCE_METRIC
+                      + "&agg=sum");
+          double read = m.path(0).path("sum").asDouble(Double.NaN);
+          if (!Double.isNaN(read)) {
+            reads.add(new ReadSample(System.nanoTime(), (long) read));
+          }
+        }
+      } catch (RuntimeException notYetOrGone) {
+        // Before its tasks run a job has no metrics, and a failing one may lose them: no sample.
       }
       if (System.nanoTime() > deadline) {
         cancel(jobId);
@@ -169,6 +202,49 @@ final class RunProbe {
       }
       sleep(200);
     }
+  }
+
+  /** The id of the job's vertex that holds the Kafka source (uid and name cdc-source), or null. */
+  private String sourceVertex(String jobId) {
+    for (JsonNode v : cluster.get("/jobs/" + jobId).path("vertices")) {
+      if (v.path("name").asText().startsWith("Source: cdc-source")) {
+        return v.path("id").asText();
+      }
+    }
+    return null;
+  }
+
+  /** Records the source had read ({@code count}) at {@code nanos} ({@link System#nanoTime}). */
+  record ReadSample(long nanos, long count) {}
+
+  /**
+   * The rate at which the source read its input while the job was in full flow: records read
+   * between the first sample at or above {@code from} of {@code events} and the first at or above
+   * {@code to}, divided by the time between them. Back-pressure keeps the source within a few
+   * network buffers of the slowest operator, so this is the job's throughput. NaN with fewer than
+   * two such samples.
+   *
+   * <p>Why not events ÷ the job's wall time: that also counts deployment and, for a bounded job,
+   * the wait for a final checkpoint after the input ends (up to one checkpoint interval, 10 s
+   * here), which a streaming job never pays; on a job that reads 200,000 events in 5 s they were
+   * most of the figure.
+   */
+  static double steadyRate(List<ReadSample> samples, long events, double from, double to) {
+    ReadSample first = null;
+    ReadSample last = null;
+    for (ReadSample s : samples) {
+      if (first == null && s.count() >= from * events) {
+        first = s;
+      }
+      if (first != null && s.count() >= to * events) {
+        last = s;
+        break;
+      }
+    }
+    if (first == null || last == null || last.nanos() <= first.nanos()) {
+      return Double.NaN;
+    }
+    return (last.count() - first.count()) / ((last.nanos() - first.nanos()) / 1e9);
   }
 
   /** Cancels the job ({@code PATCH /jobs/:id?mode=cancel}) and waits up to a minute for it. */

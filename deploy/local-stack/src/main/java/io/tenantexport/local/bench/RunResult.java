@@ -12,7 +12,10 @@ import java.util.Map;
  * @param repetition 1-based
  * @param status FINISHED, or what went wrong
  * @param events input records (all of them: valid, duplicate, malformed, tombstones)
- * @param eventsPerSecond events ÷ job wall time (JobManager start-time to end-time)
+ * @param eventsPerSecond the source's read rate in full flow, from 10 % to 90 % of the input
+ *     ({@link RunProbe#steadyRate}); the figure the ratios use
+ * @param wallEventsPerSecond events ÷ job wall time (JobManager start-time to end-time), which also
+ *     counts deployment, the last files and the wait for the final checkpoint
  * @param cpuSecondsPerMillion CPU seconds of all TaskManager processes during the run, per million
  *     input events
  * @param peakHeapMiB highest sampled heap use of any TaskManager, MiB
@@ -33,6 +36,7 @@ record RunResult(
     String status,
     long events,
     double eventsPerSecond,
+    double wallEventsPerSecond,
     double cpuSecondsPerMillion,
     double peakHeapMiB,
     double lakeFiles,
@@ -52,6 +56,7 @@ record RunResult(
   Map<String, Object> figures() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("events_per_second", json(eventsPerSecond));
+    m.put("events_per_second_wall", json(wallEventsPerSecond));
     m.put("cpu_seconds_per_million_events", json(cpuSecondsPerMillion));
     m.put("peak_taskmanager_heap_mib", json(peakHeapMiB));
     m.put("lake_files", json(lakeFiles));

@@ -145,7 +145,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
     }
     long t0 = System.nanoTime();
     Path dir = workDir.toAbsolutePath().normalize();
-    String classpath = readClasspath();
+    String classpath = classpath();
     int restPort = freePort();
     LocalFlinkCluster cluster =
         new LocalFlinkCluster(dir, classpath, Map.copyOf(environment), slotsPerTm, restPort);
@@ -568,7 +568,8 @@ public final class LocalFlinkCluster implements AutoCloseable {
     }
   }
 
-  private static String readClasspath() {
+  /** The cluster's classpath, from the file {@value #CLASSPATH_FILE_PROPERTY} names. */
+  public static String classpath() {
     Path file =
         Path.of(System.getProperty(CLASSPATH_FILE_PROPERTY, DEFAULT_CLASSPATH_FILE.toString()));
     try {
