@@ -148,10 +148,26 @@ public final class PolicyLint {
   private static Map<String, Document> parseAll(
       Map<String, String> texts, ExportSpec spec, List<PolicyProblem> problems) {
     Map<String, Document> docs = new TreeMap<>();
+    // Every document's scalars are kept until all tenant ids are known (a policy may not name
+    // another tenant). A fleet's documents repeat the same scalars on the same lines, so they are
+    // shared: 100,000 separate lists took more heap than a JobManager has (it loads the folder at
+    // submission).
+    Map<PolicyParser.Scalar, PolicyParser.Scalar> shared = new HashMap<>();
     for (Map.Entry<String, String> e : texts.entrySet()) {
       Document d = PolicyParser.read(e.getValue(), e.getKey(), spec);
       problems.addAll(d.problems());
-      docs.put(e.getKey(), d);
+      List<PolicyParser.Scalar> scalars =
+          d.scalars().stream().map(x -> shared.computeIfAbsent(x, k -> k)).toList();
+      docs.put(
+          e.getKey(),
+          new Document(
+              d.problems(),
+              d.policy(),
+              d.tenant(),
+              d.tenantLine(),
+              d.version(),
+              d.versionLine(),
+              scalars));
     }
     return docs;
   }
