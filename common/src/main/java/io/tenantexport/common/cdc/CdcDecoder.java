@@ -597,6 +597,12 @@ public final class CdcDecoder implements Serializable {
         return null;
       }
       String text = new String(r.key(), StandardCharsets.UTF_8);
+      if (TenantId.isValid(text)) {
+        // The common key: a plain tenant id. As JSON it is either no document (an exception, which
+        // was most of this method's time) or a number, boolean or null, and all of those take the
+        // text itself as the candidate below.
+        return text;
+      }
       JsonNode parsed;
       try {
         parsed = JSON.readTree(text);

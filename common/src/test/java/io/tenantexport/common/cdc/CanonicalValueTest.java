@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tenantexport.common.spec.ColumnSpec;
 import io.tenantexport.common.spec.ColumnType;
+import java.time.Instant;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -276,5 +277,50 @@ class CanonicalValueTest {
           .as(bad)
           .isInstanceOf(CanonicalValue.NotDecodable.class);
     }
+  }
+
+  @Test
+  void theFastInstantPathAgreesWithInstantParseOrStepsAside() throws Exception {
+    java.util.Random random = new java.util.Random(5);
+    for (int i = 0; i < 200_000; i++) {
+      // Years 0000 to 9999, and every fraction length Instant.toString writes (0, 3, 6, 9).
+      long seconds = random.nextLong(-62_167_219_200L, 253_402_300_799L);
+      long nanos =
+          switch (i % 4) {
+            case 0 -> 0;
+            case 1 -> random.nextInt(1000) * 1_000_000L;
+            case 2 -> random.nextInt(1_000_000) * 1_000L;
+            default -> random.nextInt(1_000_000_000);
+          };
+      Instant instant = Instant.ofEpochSecond(seconds, nanos);
+      String text = instant.toString();
+      assertThat(CanonicalValue.instantMillis(text)).as(text).isEqualTo(instant.toEpochMilli());
+      assertThat(CanonicalValue.eventTimeMillis(text)).as(text).isEqualTo(instant.toEpochMilli());
+    }
+    // Other fraction lengths are read too.
+    assertThat(CanonicalValue.instantMillis("2025-01-01T10:00:00.5Z")).isEqualTo(1735725600500L);
+    assertThat(CanonicalValue.instantMillis("2025-01-01T10:00:00.1234Z")).isEqualTo(1735725600123L);
+    // What the fast path does not take, Instant.parse decides: end of day, leap second, long
+    // years, malformed text.
+    for (String other :
+        new String[] {
+          "2025-01-01T24:00:00Z",
+          "2025-06-30T23:59:60Z",
+          "+10000-01-01T00:00:00Z",
+          "2025-01-01T10:00:00.Z",
+          "2025-01-01T10:00:00.1234567890Z",
+          "2025-01-01T10:00:00+01:00",
+          "2025-1-01T10:00:00.000Z",
+          "2025-01-01T10:0a:00Z"
+        }) {
+      assertThat(CanonicalValue.instantMillis(other)).as(other).isEqualTo(Long.MIN_VALUE);
+    }
+    assertThat(CanonicalValue.eventTimeMillis("2025-01-01T24:00:00Z"))
+        .isEqualTo(Instant.parse("2025-01-01T24:00:00Z").toEpochMilli());
+    assertThatThrownBy(() -> CanonicalValue.eventTimeMillis("2025-02-30T10:00:00Z"))
+        .isInstanceOf(CanonicalValue.NotDecodable.class);
+    // Instant.parse takes a point without digits; the fast path leaves that to it.
+    assertThat(CanonicalValue.eventTimeMillis("2025-01-01T10:00:00.Z"))
+        .isEqualTo(Instant.parse("2025-01-01T10:00:00.Z").toEpochMilli());
   }
 }
