@@ -18,10 +18,11 @@ import java.util.zip.InflaterInputStream;
  * them into the job graph: deflated.
  *
  * <p>Why: every such operator is built with the whole folder, and the job graph holds one copy per
- * operator. With 100,000 tenants the folder is some 60 MB of text and the JobManager ran out of
- * memory shipping it twice; the documents of a fleet are nearly alike (most differ only by the
- * tenant id), so deflated they are a few hundred KB. Inflated once in {@code open()}, where the
- * operator builds its {@code PolicyBook} from them. Immutable.
+ * operator. With 100,000 tenants the folder is some 60 MB of text, serialized twice into a graph
+ * the JobManager builds and ships; the documents of a fleet are nearly alike (most differ only by
+ * the tenant id), so deflated they are a small fraction of that (FolderPoliciesTest: under a tenth
+ * for 10,000 documents). Inflated once in {@code open()}, where the operator builds its {@code
+ * PolicyBook} from them. Immutable.
  */
 final class FolderPolicies implements Serializable {
   private static final long serialVersionUID = 1L;
