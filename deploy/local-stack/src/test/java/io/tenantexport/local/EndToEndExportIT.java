@@ -279,7 +279,8 @@ class EndToEndExportIT {
   @Test
   void failureAfterACheckpointChangesNoOutput() throws Exception {
     FailOnceAfterCheckpointSource.FAILED.set(false);
-    RunOutputs failed = run("failover", s -> new FailOnceAfterCheckpointSource<>(s, 2), false);
+    RunOutputs failed =
+        run("failover", s -> new FailOnceAfterCheckpointSource<>(s, 2, 1_000), false);
     assertThat(FailOnceAfterCheckpointSource.FAILED).as("the failure was injected").isTrue();
     assertSameOutputs(failed, golden);
   }

@@ -15,10 +15,18 @@ import org.apache.flink.core.io.InputStatus;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
- * Wraps a real source and fails the job exactly once, in the middle of the input, after a
- * checkpoint has completed: the failover must then restore that checkpoint and the outputs must
- * equal a run without failure. Until the failure it emits slowly, so that a checkpoint completes
- * mid-input.
+ * Wraps a real source and fails the job exactly once, in the middle of the input, after checkpoints
+ * have completed and with records read since: the failover must then restore a checkpoint, re-read
+ * what followed it, and the outputs must equal a run without failure.
+ *
+ * <p>Deterministic by construction rather than by pacing: each reader passes {@code holdAfter}
+ * polls through (a Kafka reader emits one record per poll while it has records), then reads nothing
+ * until {@code checkpointsBeforeFailure} checkpoints have completed, then passes up to {@code
+ * holdAfter} more (slowly, so that they reach the operators downstream) and fails. A reader whose
+ * input ends in that last stretch fails instead of ending. A reader with fewer than {@code
+ * holdAfter} records ends normally; if every reader does, nothing fails and the caller's check of
+ * {@link #FAILED} says so. (Pacing alone made the test depend on how fast the job ran: when the
+ * input was read before two checkpoints completed, no failure was injected at all.)
  *
  * <p>The "failed once" flag is static: the MiniCluster runs every attempt in this JVM.
  */
@@ -28,10 +36,13 @@ final class FailOnceAfterCheckpointSource<T, S extends SourceSplit, E> implement
 
   private final Source<T, S, E> delegate;
   private final int checkpointsBeforeFailure;
+  private final int holdAfter;
 
-  FailOnceAfterCheckpointSource(Source<T, S, E> delegate, int checkpointsBeforeFailure) {
+  FailOnceAfterCheckpointSource(
+      Source<T, S, E> delegate, int checkpointsBeforeFailure, int holdAfter) {
     this.delegate = delegate;
     this.checkpointsBeforeFailure = checkpointsBeforeFailure;
+    this.holdAfter = holdAfter;
   }
 
   @Override
@@ -66,25 +77,56 @@ final class FailOnceAfterCheckpointSource<T, S extends SourceSplit, E> implement
     return new SourceReader<>() {
       private int completedCheckpoints;
       private long polled;
+      private long polledAtRelease = -1;
+      private CompletableFuture<Void> nextCheckpoint = new CompletableFuture<>();
 
       @Override
       public void start() {
         reader.start();
       }
 
+      private boolean holding() {
+        return !FAILED.get()
+            && polled >= holdAfter
+            && completedCheckpoints < checkpointsBeforeFailure;
+      }
+
+      private void failOnce(String why) {
+        if (FAILED.compareAndSet(false, true)) {
+          throw new IllegalStateException(
+              "injected failure after "
+                  + completedCheckpoints
+                  + " checkpoints and "
+                  + (polled - polledAtRelease)
+                  + " records read since the hold ("
+                  + why
+                  + ")");
+        }
+      }
+
       @Override
       public InputStatus pollNext(ReaderOutput<T> output) throws Exception {
-        if (!FAILED.get()) {
-          if (completedCheckpoints >= checkpointsBeforeFailure
-              && FAILED.compareAndSet(false, true)) {
-            throw new IllegalStateException(
-                "injected failure after " + completedCheckpoints + " checkpoints");
-          }
-          if (++polled % 20 == 0) {
-            Thread.sleep(2); // ~10k records/s per reader: checkpoints complete mid-input
-          }
+        if (FAILED.get()) {
+          return reader.pollNext(output);
         }
-        return reader.pollNext(output);
+        if (holding()) {
+          return InputStatus.NOTHING_AVAILABLE; // isAvailable() waits for the next checkpoint
+        }
+        if (polled >= holdAfter) {
+          if (polledAtRelease < 0) {
+            polledAtRelease = polled;
+          }
+          if (polled - polledAtRelease >= holdAfter) {
+            failOnce("read enough");
+          }
+          Thread.sleep(1); // lets what was read since the checkpoint reach the operators
+        }
+        polled++;
+        InputStatus status = reader.pollNext(output);
+        if (status == InputStatus.END_OF_INPUT && polledAtRelease >= 0) {
+          failOnce("end of input");
+        }
+        return status;
       }
 
       @Override
@@ -94,7 +136,7 @@ final class FailOnceAfterCheckpointSource<T, S extends SourceSplit, E> implement
 
       @Override
       public CompletableFuture<Void> isAvailable() {
-        return reader.isAvailable();
+        return holding() ? nextCheckpoint : reader.isAvailable();
       }
 
       @Override
@@ -111,6 +153,9 @@ final class FailOnceAfterCheckpointSource<T, S extends SourceSplit, E> implement
       public void notifyCheckpointComplete(long checkpointId) throws Exception {
         completedCheckpoints++;
         reader.notifyCheckpointComplete(checkpointId);
+        CompletableFuture<Void> waiting = nextCheckpoint;
+        nextCheckpoint = new CompletableFuture<>();
+        waiting.complete(null);
       }
 
       @Override
