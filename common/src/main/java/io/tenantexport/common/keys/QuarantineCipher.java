@@ -1,7 +1,6 @@
 package io.tenantexport.common.keys;
 
 import io.tenantexport.common.tenant.TenantId;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
@@ -55,10 +54,13 @@ import javax.crypto.spec.GCMParameterSpec;
  * another field of the same record still opens. Callers that must tell the parts apart can add the
  * part to the origin (for example {@code orders/0@17#key}).
  *
- * <p>Thread-safe: every call creates its own {@link Cipher} and {@link Mac}. That is also a
- * necessity, not only a convenience: the JDK refuses to re-initialise a GCM cipher for encryption
- * with the key and nonce it used last, which is what sealing the same record twice does. The key is
- * held as a copy that refuses Java serialization; keep the key id, not the cipher, in state.
+ * <p>Thread-safe: each thread seals with its own {@link Cipher} and {@link Mac}, kept between calls
+ * (the decode operator seals every record it passes on; a new cipher per call spent most of the
+ * sealing time in provider look-ups and the AES key schedule). The JDK refuses to re-initialise a
+ * GCM cipher for encryption with the key and nonce it used last, which is what sealing the same
+ * record twice in a row does: that case takes a fresh cipher. Opening creates its own per call
+ * (replay tools, rare). The key is held as a copy that refuses Java serialization; keep the key id,
+ * not the cipher, in state.
  */
 public final class QuarantineCipher {
   private static final byte[] MAGIC = {'T', 'E', 'Q', '1'};
@@ -74,6 +76,7 @@ public final class QuarantineCipher {
   private final byte[] keyIdBytes;
   private final SecretKey key;
   private final SecretKey nonceKey;
+  private final ThreadLocal<Sealer> sealers = ThreadLocal.withInitial(Sealer::new);
 
   /**
    * @param keyId the id under which the key is found in the {@link KeyProvider}; written into every
@@ -128,7 +131,8 @@ public final class QuarantineCipher {
       return null;
     }
     byte[] aad = originBytes(origin);
-    byte[] nonce = nonce(aad, plaintext);
+    Sealer sealer = sealers.get();
+    byte[] nonce = sealer.nonce(aad, plaintext);
     int offset = HEADER_BYTES + keyIdBytes.length;
     byte[] sealed = new byte[offset + NONCE_BYTES + plaintext.length + TAG_BYTES];
     System.arraycopy(MAGIC, 0, sealed, 0, MAGIC.length);
@@ -136,7 +140,7 @@ public final class QuarantineCipher {
     System.arraycopy(keyIdBytes, 0, sealed, HEADER_BYTES, keyIdBytes.length);
     System.arraycopy(nonce, 0, sealed, offset, NONCE_BYTES);
     try {
-      Cipher cipher = cipher(Cipher.ENCRYPT_MODE, nonce);
+      Cipher cipher = sealer.encryptor(nonce);
       cipher.updateAAD(aad);
       cipher.doFinal(plaintext, 0, plaintext.length, sealed, offset + NONCE_BYTES);
     } catch (GeneralSecurityException e) {
@@ -255,16 +259,41 @@ public final class QuarantineCipher {
     return keyId;
   }
 
-  private byte[] nonce(byte[] aad, byte[] plaintext) {
-    try {
-      Mac mac = Mac.getInstance(HMAC);
-      mac.init(nonceKey);
-      mac.update(ByteBuffer.allocate(Integer.BYTES).putInt(aad.length).array());
+  /** One thread's sealing tools: a keyed HMAC for the nonces and the AES-GCM cipher. */
+  private final class Sealer {
+    private final Mac mac;
+    private Cipher cipher;
+    private byte[] lastNonce;
+
+    Sealer() {
+      try {
+        mac = Mac.getInstance(HMAC);
+        mac.init(nonceKey);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("the JVM cannot compute " + HMAC + ": " + e, e);
+      }
+    }
+
+    /** The synthetic nonce (see the class comment); {@code doFinal} leaves the mac keyed. */
+    byte[] nonce(byte[] aad, byte[] plaintext) {
+      mac.update((byte) (aad.length >>> 24));
+      mac.update((byte) (aad.length >>> 16));
+      mac.update((byte) (aad.length >>> 8));
+      mac.update((byte) aad.length);
       mac.update(aad);
       mac.update(plaintext);
       return Arrays.copyOf(mac.doFinal(), NONCE_BYTES);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("the JVM cannot compute " + HMAC + ": " + e, e);
+    }
+
+    /** This thread's cipher, initialised to encrypt with {@code nonce}. */
+    Cipher encryptor(byte[] nonce) throws GeneralSecurityException {
+      if (cipher == null || Arrays.equals(nonce, lastNonce)) {
+        cipher = Cipher.getInstance(TRANSFORMATION); // the JDK refuses a key and nonce reused
+      }
+      lastNonce = null; // a failed init leaves the cipher without a nonce
+      cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, nonce));
+      lastNonce = nonce;
+      return cipher;
     }
   }
 

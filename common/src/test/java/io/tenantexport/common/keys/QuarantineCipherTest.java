@@ -68,6 +68,23 @@ class QuarantineCipherTest {
   }
 
   @Test
+  void aThreadsKeptCipherSealsExactlyAsAFreshOneWhateverCameBefore() {
+    byte[] other = "{\"tenant_id\":\"acme\"}".getBytes(StandardCharsets.UTF_8);
+    // Each expected value from a cipher that never sealed anything else.
+    byte[] valueHere = new QuarantineCipher("q1", KEY).seal(VALUE, ORIGIN);
+    byte[] otherHere = new QuarantineCipher("q1", KEY).seal(other, ORIGIN);
+    byte[] valueThere = new QuarantineCipher("q1", KEY).seal(VALUE, "orders/3@1043");
+
+    // Same record twice in a row (the JDK refuses a GCM key and nonce reused), then others between.
+    assertThat(cipher.seal(VALUE, ORIGIN)).isEqualTo(valueHere);
+    assertThat(cipher.seal(VALUE, ORIGIN)).isEqualTo(valueHere);
+    assertThat(cipher.seal(other, ORIGIN)).isEqualTo(otherHere);
+    assertThat(cipher.seal(VALUE, "orders/3@1043")).isEqualTo(valueThere);
+    assertThat(cipher.seal(VALUE, ORIGIN)).isEqualTo(valueHere);
+    assertThat(cipher.open(cipher.seal(other, ORIGIN), ORIGIN)).isEqualTo(other);
+  }
+
+  @Test
   void aDifferentPlaintextOrOriginGetsADifferentNonce() {
     byte[] base = nonceOf(cipher.seal(VALUE, ORIGIN));
     byte[] otherValue = VALUE.clone();
