@@ -112,6 +112,10 @@ public final class CdcDecoder implements Serializable {
       JSON.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private static final Set<String> OPS = Set.of("c", "u", "d", "r");
+
+  /** Stands in for a known schema object at the start of an envelope (see readEnvelope). */
+  private static final byte[] STAND_IN = "{\"schema\":{}".getBytes(StandardCharsets.US_ASCII);
+
   private static final DecodeResult.Tombstone TOMBSTONE = new DecodeResult.Tombstone();
   private static final String KIND_PG = "pg";
   private static final String KIND_MYSQL = "mysql";
@@ -464,8 +468,73 @@ public final class CdcDecoder implements Serializable {
      * {@link SchemaCache} by its bytes. A wrapped envelope repeats its table's Connect schema in
      * every record, and building that tree, which is most of the record's bytes, was half of the
      * decoder's time.
+     *
+     * <p>Faster still when the value opens with the schema its topic had last time, byte for byte
+     * ({@link SchemaCache#recent}): then the schema is not even tokenised (that was a fifth of the
+     * decoder's time). The rest of the value is parsed behind a stand-in opening, {@code
+     * {"schema":{}}, which leaves the parser where the real schema would have: inside the root
+     * object, after the value of its first field "schema" (equal bytes close the object at the same
+     * byte, so the rest reads alike, and a second "schema" is still a duplicate). Anything unusual
+     * — another encoding, another first field, any exception — takes the exact path, so outcomes
+     * and messages are the same as without the shortcut.
      */
     private JsonNode readEnvelope(byte[] value) throws IOException {
+      SchemaCache cache = schemaCache();
+      SchemaCache.Entry recent = cache.recent(r.topic());
+      if (recent != null) {
+        byte[] rest = afterSchema(value, recent.bytes());
+        if (rest != null) {
+          try {
+            return readEnvelope(rest, recent);
+          } catch (IOException | RuntimeException e) {
+            // The exact path reports it, with the value's own byte offsets.
+            knownSchema = null;
+          }
+        }
+      }
+      JsonNode root = readEnvelope(value, null);
+      if (knownSchema != null) {
+        cache.recent(r.topic(), knownSchema);
+      }
+      return root;
+    }
+
+    /**
+     * {@code {"schema":{}} followed by what follows {@code schema} in {@code value}, when {@code
+     * value} is UTF-8 and opens with an object whose first field is {@code schema} with exactly
+     * these bytes; otherwise null.
+     */
+    private static byte[] afterSchema(byte[] value, byte[] schema) throws IOException {
+      // A zero byte among the first four or a byte order mark means UTF-16/32 or a BOM to Jackson.
+      if (value.length < 4 || value[0] != '{' || value[1] == 0 || value[2] == 0 || value[3] == 0) {
+        return null;
+      }
+      int from;
+      try (JsonParser p = JSON.createParser(value)) {
+        if (p.nextToken() != JsonToken.START_OBJECT
+            || !"schema".equals(p.nextFieldName())
+            || p.nextToken() != JsonToken.START_OBJECT) {
+          return null;
+        }
+        from = (int) p.currentTokenLocation().getByteOffset();
+      } catch (JsonProcessingException e) {
+        return null;
+      }
+      int to = from + schema.length;
+      if (to > value.length || !Arrays.equals(value, from, to, schema, 0, schema.length)) {
+        return null;
+      }
+      byte[] rest = new byte[STAND_IN.length + value.length - to];
+      System.arraycopy(STAND_IN, 0, rest, 0, STAND_IN.length);
+      System.arraycopy(value, to, rest, STAND_IN.length, value.length - to);
+      return rest;
+    }
+
+    /**
+     * The envelope loop; {@code known}: the schema whose stand-in {@code value} opens with, or null
+     * to take schemas from their bytes.
+     */
+    private JsonNode readEnvelope(byte[] value, SchemaCache.Entry known) throws IOException {
       try (JsonParser p = JSON.createParser(value)) {
         if (p.nextToken() != JsonToken.START_OBJECT) {
           return JSON.readTree(value); // not an envelope: the plain path gives the exact outcome
@@ -476,7 +545,7 @@ public final class CdcDecoder implements Serializable {
             int from = (int) p.currentTokenLocation().getByteOffset();
             p.skipChildren();
             int to = (int) p.currentLocation().getByteOffset();
-            knownSchema = schemaCache().get(value, from, to);
+            knownSchema = known != null ? known : schemaCache().get(value, from, to);
             root.set(name, knownSchema.node());
           } else {
             root.set(name, MEMBER.readTree(p));
@@ -922,20 +991,39 @@ public final class CdcDecoder implements Serializable {
   private static final class SchemaCache {
     private static final int MAX_ENTRIES = 256;
 
-    record Entry(JsonNode node, Map<String, JsonNode> before, Map<String, JsonNode> after) {}
+    /** A schema's exact bytes (never modified), its tree and its images' field schemas. */
+    record Entry(
+        byte[] bytes, JsonNode node, Map<String, JsonNode> before, Map<String, JsonNode> after) {}
 
     private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
+
+    /** The schema each topic's last wrapped record had (Debezium: a topic per table). */
+    private final Map<String, Entry> recent = new ConcurrentHashMap<>();
+
+    Entry recent(String topic) {
+      return topic == null ? null : recent.get(topic);
+    }
+
+    void recent(String topic, Entry e) {
+      if (topic != null && recent.get(topic) != e) {
+        if (recent.size() >= MAX_ENTRIES) {
+          recent.clear();
+        }
+        recent.put(topic, e);
+      }
+    }
 
     Entry get(byte[] buf, int from, int to) throws IOException {
       Key probe = new Key(buf, from, to);
       Entry e = entries.get(probe);
       if (e == null) {
         JsonNode node = JSON.readTree(buf, from, to - from);
-        e = new Entry(node, fieldSchemas(node, "before"), fieldSchemas(node, "after"));
+        Key key = probe.copy();
+        e = new Entry(key.buf, node, fieldSchemas(node, "before"), fieldSchemas(node, "after"));
         if (entries.size() >= MAX_ENTRIES) {
           entries.clear();
         }
-        entries.put(probe.copy(), e);
+        entries.put(key, e);
       }
       return e;
     }

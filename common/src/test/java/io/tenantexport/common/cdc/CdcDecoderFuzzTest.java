@@ -8,6 +8,8 @@ import static io.tenantexport.common.cdc.Fixtures.record;
 import static io.tenantexport.common.cdc.Fixtures.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -102,6 +104,95 @@ class CdcDecoderFuzzTest {
       }
       assertAnswers(keys.get(random.nextInt(keys.size())), value);
     }
+  }
+
+  /** The offset just after a wrapped envelope's leading schema object, or -1. */
+  private static int schemaEnd(byte[] value) throws Exception {
+    try (JsonParser p = CdcDecoder.JSON.createParser(value)) {
+      if (p.nextToken() != JsonToken.START_OBJECT
+          || !"schema".equals(p.nextFieldName())
+          || p.nextToken() != JsonToken.START_OBJECT) {
+        return -1;
+      }
+      p.skipChildren();
+      return (int) p.currentLocation().getByteOffset();
+    }
+  }
+
+  /**
+   * A decoder skips a topic's last schema without tokenising it when the next record repeats it
+   * byte for byte (see {@code CdcDecoder.readEnvelope}): that must change no outcome. Every variant
+   * of a wrapped envelope is decoded by a decoder that has just seen the original (same topic) and
+   * by a new one; the results, refusal messages included, must be equal. The variants are edited
+   * where the shortcut joins the rest of the record (just after the schema), after it and inside
+   * it.
+   */
+  @Test
+  void aDecoderThatKnowsTheSchemaAnswersExactlyAsANewOne() throws Exception {
+    List<String> junctions =
+        List.of(
+            "",
+            " ",
+            "\n\t",
+            ",\"schema\":{}",
+            ",\"schema\":null",
+            ".5",
+            "5",
+            "e1",
+            "}",
+            "]",
+            ",",
+            ",}",
+            "\"x\"",
+            ",\"payload\":{}",
+            ",\"extra\":[1,2]",
+            "\u0000",
+            "\u00e9",
+            " {}",
+            "//");
+    byte[] alphabet = utf8("{}[]\":,0123456789-+.eE tfnul\\ABC=/");
+    byte[] key = utf8("acme");
+    CdcDecoder warm = new CdcDecoder(SPEC);
+    int wrapped = 0;
+    int compared = 0;
+    for (byte[] valid : validValues()) {
+      int end = schemaEnd(valid);
+      if (end < 0) {
+        continue;
+      }
+      wrapped++;
+      for (int i = 0; i < 600; i++) {
+        byte[] value;
+        if (i < junctions.size()) {
+          byte[] insert = utf8(junctions.get(i));
+          value = new byte[valid.length + insert.length];
+          System.arraycopy(valid, 0, value, 0, end);
+          System.arraycopy(insert, 0, value, end, insert.length);
+          System.arraycopy(valid, end, value, end + insert.length, valid.length - end);
+        } else if (i % 5 == 0) {
+          value = Arrays.copyOf(valid, end + random.nextInt(valid.length - end + 1));
+        } else {
+          value = valid.clone();
+          // Mostly after the schema (the shortcut applies), sometimes inside it (it must not).
+          int from = i % 5 == 1 ? 0 : end;
+          for (int e = 1 + random.nextInt(3); e > 0; e--) {
+            int at = from + random.nextInt(value.length - from);
+            value[at] =
+                random.nextBoolean()
+                    ? alphabet[random.nextInt(alphabet.length)]
+                    : (byte) random.nextInt(256);
+          }
+        }
+        warm.decode(record("fuzz", 0, 0, key, valid));
+        RawRecord r = record("fuzz", 0, i + 1, key, value);
+        assertThat(warm.decode(r))
+            .as("variant %d of a %d-byte envelope", i, valid.length)
+            .isEqualTo(new CdcDecoder(SPEC).decode(r));
+        compared++;
+      }
+    }
+    assertThat(wrapped).isGreaterThanOrEqualTo(2);
+    assertThat(compared).isGreaterThanOrEqualTo(1200);
   }
 
   @Test
