@@ -1,5 +1,6 @@
 package io.tenantexport.common.cdc;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
@@ -16,7 +17,6 @@ import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
-import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tenantexport.common.Ids;
 import io.tenantexport.common.cdc.CanonicalValue.NotDecodable;
@@ -28,6 +28,7 @@ import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.Disposition;
 import java.io.IOException;
 import java.io.Serializable;
+import java.io.StringWriter;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -927,8 +928,8 @@ public final class CdcDecoder implements Serializable {
     // Every part is a spec name, a number list or compact JSON, none of which can hold Ids' raw
     // 0x1f
     // separator, so distinct inputs never run together.
-    String beforeJson = CanonicalValue.compact(sorted(before));
-    String afterJson = CanonicalValue.compact(sorted(after));
+    String beforeJson = sortedJson(before);
+    String afterJson = sortedJson(after);
     if (eventIdKey == null) {
       return Ids.of(
           table, position.kind(), pos, rowKey == null ? "" : rowKey, op, beforeJson, afterJson);
@@ -1064,12 +1065,32 @@ public final class CdcDecoder implements Serializable {
     }
   }
 
-  private static JsonNode sorted(Map<String, String> image) {
+  /**
+   * The image as compact JSON, columns in name order, a null value as JSON null, a null image as
+   * {@code null}: the bytes of an {@link ObjectNode} holding the sorted image, as event ids have
+   * always hashed them, written straight to a generator (through the tree and the mapper's
+   * serializer look-up it was a tenth of the decoder's time).
+   */
+  static String sortedJson(Map<String, String> image) {
     if (image == null) {
-      return NullNode.getInstance();
+      return "null";
     }
-    ObjectNode out = JSON.createObjectNode();
-    new TreeMap<>(image).forEach(out::put);
-    return out;
+    StringWriter out = new StringWriter(32 * image.size() + 2);
+    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      for (Map.Entry<String, String> column : new TreeMap<>(image).entrySet()) {
+        g.writeFieldName(column.getKey());
+        if (column.getValue() == null) {
+          g.writeNull();
+        } else {
+          g.writeString(column.getValue());
+        }
+      }
+      g.writeEndObject();
+    } catch (IOException e) {
+      // Writing to a String performs no I/O.
+      throw new IllegalStateException("cannot write an image as JSON", e);
+    }
+    return out.toString();
   }
 }
