@@ -60,11 +60,15 @@ final class LatencyProbe {
    * @param rate records per second produced (target)
    * @param produced records produced
    * @param status RUNNING when the job ran throughout, else what went wrong
+   * @param lagAtEnd records produced but not yet read by the job when production ended (-1:
+   *     unknown): more than a few seconds' worth means the job did not keep up with {@code rate},
+   *     and the latencies then measure a growing backlog rather than the pipeline
    */
   record Latencies(
       double rate,
       long produced,
       String status,
+      long lagAtEnd,
       int recordEvents,
       double recordP50,
       double recordP99,
@@ -115,6 +119,8 @@ final class LatencyProbe {
     consumer.start();
     Instant start = Instant.now().plusSeconds(1);
     long produced = produce(kafka, prefix, tenants, rate, start, start.plus(duration), sourceTs);
+    long read = probe.recordsRead(jobId);
+    long lagAtEnd = read < 0 ? -1 : Math.max(0, produced - read);
     // What was produced last becomes visible with the next completed checkpoint or two.
     Thread.sleep(2 * checkpointInterval.toMillis() + 5_000);
     String state = cluster.jobState(jobId);
@@ -138,11 +144,12 @@ final class LatencyProbe {
     }
     List<Double> perRow = warehouseLatencies(warehouse, lateness);
     LOG.info(
-        "Bench: latency run {} produced {} records at {}/s; {} record and {} receipt audit events,"
-            + " {} warehouse rows",
+        "Bench: latency run {} produced {} records at {}/s ({} not yet read when production ended);"
+            + " {} record and {} receipt audit events, {} warehouse rows",
         jobId,
         produced,
         String.format("%.0f", rate),
+        lagAtEnd,
         perRecord.size(),
         perReceipt.size(),
         perRow.size());
@@ -150,6 +157,7 @@ final class LatencyProbe {
         rate,
         produced,
         state,
+        lagAtEnd,
         perRecord.size(),
         Stats.percentile(perRecord, 50),
         Stats.percentile(perRecord, 99),

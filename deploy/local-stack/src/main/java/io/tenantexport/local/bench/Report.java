@@ -159,10 +159,11 @@ final class Report {
     }
     if (!latencies.isEmpty()) {
       sb.append(
-          "\n| tenants | latency run: rate/s, records | audit, per record (n) p50 / p99 ms |"
+          "\n| tenants | latency run: rate/s, records | not yet read at the end |"
+              + " audit, per record (n) p50 / p99 ms |"
               + " audit receipts (n) p50 / p99 ms after window end + lateness |"
               + " warehouse rows (n) p50 / p99 ms after window end + lateness | job |\n");
-      sb.append("|---:|---:|---:|---:|---:|---|\n");
+      sb.append("|---:|---:|---:|---:|---:|---:|---|\n");
       latencies.forEach(
           (t, l) ->
               sb.append("| ")
@@ -171,6 +172,8 @@ final class Report {
                   .append(fmt(l.rate(), 0))
                   .append(", ")
                   .append(l.produced())
+                  .append(" | ")
+                  .append(l.lagAtEnd() < 0 ? "–" : Long.toString(l.lagAtEnd()))
                   .append(" | (")
                   .append(l.recordEvents())
                   .append(") ")
@@ -310,6 +313,7 @@ final class Report {
           Map<String, Object> v = new LinkedHashMap<>();
           v.put("rate_per_second", RunResult.json(l.rate()));
           v.put("records_produced", l.produced());
+          v.put("records_not_read_when_production_ended", l.lagAtEnd());
           v.put("job_state_at_end", l.status());
           v.put("audit_record_events", l.recordEvents());
           v.put("audit_record_p50_ms", RunResult.json(l.recordP50()));

@@ -179,18 +179,9 @@ final class RunProbe {
           sourceVertex = sourceVertex(jobId);
         }
         if (sourceVertex != null) {
-          JsonNode m =
-              cluster.get(
-                  "/jobs/"
-                      + jobId
-                      + "/vertices/"
-                      + sourceVertex
-                      + "/subtasks/metrics?get="
-                      + SOURCE_METRIC
-                      + "&agg=sum");
-          double read = m.path(0).path("sum").asDouble(Double.NaN);
-          if (!Double.isNaN(read)) {
-            reads.add(new ReadSample(System.nanoTime(), (long) read));
+          long read = recordsRead(jobId, sourceVertex);
+          if (read >= 0) {
+            reads.add(new ReadSample(System.nanoTime(), read));
           }
         }
       } catch (RuntimeException notYetOrGone) {
@@ -205,6 +196,33 @@ final class RunProbe {
   }
 
   /** The id of the job's vertex that holds the Kafka source (uid and name cdc-source), or null. */
+  /**
+   * The records the job's CDC source has read so far (summed over its subtasks), or -1 when the job
+   * has no such metric (yet, or any more).
+   */
+  long recordsRead(String jobId) {
+    try {
+      String vertex = sourceVertex(jobId);
+      return vertex == null ? -1 : recordsRead(jobId, vertex);
+    } catch (RuntimeException notYetOrGone) {
+      return -1;
+    }
+  }
+
+  private long recordsRead(String jobId, String sourceVertex) {
+    JsonNode m =
+        cluster.get(
+            "/jobs/"
+                + jobId
+                + "/vertices/"
+                + sourceVertex
+                + "/subtasks/metrics?get="
+                + SOURCE_METRIC
+                + "&agg=sum");
+    double read = m.path(0).path("sum").asDouble(Double.NaN);
+    return Double.isNaN(read) ? -1 : (long) read;
+  }
+
   private String sourceVertex(String jobId) {
     for (JsonNode v : cluster.get("/jobs/" + jobId).path("vertices")) {
       if (v.path("name").asText().startsWith("Source: cdc-source")) {
