@@ -3,6 +3,7 @@ package io.tenantexport.jobs.operators;
 import io.tenantexport.common.Ids;
 import io.tenantexport.common.agg.WindowAggregation;
 import io.tenantexport.common.spec.ExportSpec;
+import io.tenantexport.schemas.AggregateCell;
 import io.tenantexport.schemas.AuditEvent;
 import io.tenantexport.schemas.AuditType;
 import io.tenantexport.schemas.ChangeEvent;
@@ -15,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -50,6 +52,10 @@ import org.apache.flink.util.Collector;
  *
  * <p>Closing a window emits its rollups ({@link Tags#ROLLUPS}) and a receipt ({@link Tags#AUDIT})
  * and removes it from state: state holds open windows only, plus one small clock per tenant.
+ *
+ * <p>Every change reads and writes its window, whose cells (table × metric × dimensions) make it
+ * the largest value this operator touches; the windows written last are kept deserialized ({@link
+ * RecentWindows}) so that the next change of a busy tenant copies one instead of decoding it.
  */
 public final class TenantWindowAggregator
     extends KeyedProcessFunction<String, ChangeEvent, LakeRecord> {
@@ -68,6 +74,7 @@ public final class TenantWindowAggregator
   private transient Counter windowsClosed;
   private transient Counter offboarded;
   private transient AttemptStart attempt;
+  private transient RecentWindows recent;
 
   public TenantWindowAggregator(ExportSpec spec, String jobVersion, long idleTimeoutMs) {
     this.spec = spec;
@@ -103,6 +110,7 @@ public final class TenantWindowAggregator
     windowsClosed = getRuntimeContext().getMetricGroup().counter("windowsClosed");
     offboarded = getRuntimeContext().getMetricGroup().counter("tenantsOffboarded");
     attempt = new AttemptStart();
+    recent = new RecentWindows(RECENT_WINDOWS);
   }
 
   @Override
@@ -112,6 +120,7 @@ public final class TenantWindowAggregator
     if (e.getDisposition() == Disposition.OFFBOARDED) {
       // Timers stay registered; they find no clock and do nothing.
       windows.clear();
+      recent.removeTenant(tenant);
       clockState.clear();
       offboarded.inc();
       return;
@@ -150,14 +159,14 @@ public final class TenantWindowAggregator
         clock.setLateSinceReceipt(clock.getLateSinceReceipt() + 1);
         ctx.output(Tags.AUDIT, lateEvent(tenant, e, now));
       } else {
-        TenantWindow w = windowFor(windowStart);
+        TenantWindow w = windowFor(tenant, windowStart);
         if (!aggregation.apply(w, e)) {
           unretracted.inc();
         }
         w.setEventsIn(w.getEventsIn() + 1);
         w.setRevision(w.getRevision() + 1);
         w.setPolicyVersion(Math.max(w.getPolicyVersion(), e.getPolicyVersion()));
-        windows.put(windowStart, w);
+        putWindow(tenant, windowStart, w);
       }
       out.collect(lakeRecord(tenant, e, closed));
       if (e.getEventTime() > clock.getMaxEventTime()) {
@@ -171,7 +180,7 @@ public final class TenantWindowAggregator
     } else if (!closed) {
       // Markers only ever count in a window that is still open; for closed ones the metrics count
       // them.
-      TenantWindow w = windowFor(windowStart);
+      TenantWindow w = windowFor(tenant, windowStart);
       if (e.getDisposition() == Disposition.DUPLICATE) {
         w.setDuplicatesSkipped(w.getDuplicatesSkipped() + 1);
       } else if (e.getDisposition() == Disposition.PAUSED) {
@@ -179,14 +188,112 @@ public final class TenantWindowAggregator
       } else {
         w.setQuarantined(w.getQuarantined() + 1);
       }
-      windows.put(windowStart, w);
+      putWindow(tenant, windowStart, w);
     }
     clockState.update(clock);
   }
 
-  private TenantWindow windowFor(long windowStart) throws Exception {
+  /** The tenant's window at {@code windowStart} (new if none), for the caller to change and put. */
+  private TenantWindow windowFor(String tenant, long windowStart) throws Exception {
+    TenantWindow last = recent.get(tenant, windowStart);
+    if (last != null) {
+      return RecentWindows.copyOf(last); // `last` itself is never changed
+    }
     TenantWindow w = windows.get(windowStart);
     return w != null ? w : WindowAggregation.newWindow(windowStart);
+  }
+
+  private void putWindow(String tenant, long windowStart, TenantWindow w) throws Exception {
+    windows.put(windowStart, w);
+    recent.put(tenant, windowStart, w);
+  }
+
+  /** How many written windows {@link RecentWindows} keeps: a few per busy tenant, a few MB. */
+  private static final int RECENT_WINDOWS = 256;
+
+  /**
+   * The last value written to the windows state for up to {@code capacity} (tenant, window start)
+   * pairs, least recently used dropped first.
+   *
+   * <p>Invariants: an entry is exactly what the state holds for its pair, because every put, remove
+   * and clear of the windows state goes through it (the operator's own methods; nothing else writes
+   * this state); an entry is never changed after it is written, so a heap state backend that stores
+   * the object itself, and a snapshot of it in progress, see what was put; it is only an
+   * optimisation of this instance, so a restore starts with it empty and reads the state.
+   */
+  static final class RecentWindows {
+    private record Key(String tenant, long windowStart) {}
+
+    private final LinkedHashMap<Key, TenantWindow> entries;
+
+    RecentWindows(int capacity) {
+      this.entries =
+          new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Key, TenantWindow> eldest) {
+              return size() > capacity;
+            }
+          };
+    }
+
+    TenantWindow get(String tenant, long windowStart) {
+      return entries.get(new Key(tenant, windowStart));
+    }
+
+    void put(String tenant, long windowStart, TenantWindow written) {
+      entries.put(new Key(tenant, windowStart), written);
+    }
+
+    void remove(String tenant, long windowStart) {
+      entries.remove(new Key(tenant, windowStart));
+    }
+
+    void removeTenant(String tenant) {
+      entries.keySet().removeIf(k -> k.tenant().equals(tenant));
+    }
+
+    int size() {
+      return entries.size();
+    }
+
+    /** Whether {@link #copyOf} knows every field of the window and cell schemas. */
+    static final boolean COPY_KNOWS_EVERY_FIELD =
+        TenantWindow.SCHEMA$.getFields().size() == 8
+            && AggregateCell.SCHEMA$.getFields().size() == 7;
+
+    /**
+     * A deep copy of {@code w}. Field by field, because Avro's generic deep copy (a builder) cost
+     * as much as decoding the window; should the schemas gain a field, the generic copy takes over
+     * (and a test says so).
+     */
+    static TenantWindow copyOf(TenantWindow w) {
+      if (!COPY_KNOWS_EVERY_FIELD) {
+        return TenantWindow.newBuilder(w).build();
+      }
+      Map<String, AggregateCell> cells = new HashMap<>(2 * w.getCells().size());
+      for (Map.Entry<String, AggregateCell> e : w.getCells().entrySet()) {
+        AggregateCell c = e.getValue();
+        cells.put(
+            e.getKey(),
+            new AggregateCell(
+                c.getSourceTable(),
+                c.getMetric(),
+                c.getDimensions(),
+                c.getRowCount(),
+                c.getSum(),
+                c.getMin(),
+                c.getMax()));
+      }
+      return new TenantWindow(
+          w.getWindowStart(),
+          w.getEventsIn(),
+          w.getDuplicatesSkipped(),
+          w.getQuarantined(),
+          w.getRevision(),
+          w.getPausedSkipped(),
+          w.getPolicyVersion(),
+          cells);
+    }
   }
 
   @Override
@@ -250,6 +357,7 @@ public final class TenantWindowAggregator
       ctx.output(Tags.AUDIT, receipt(tenant, w, rows, clock.getLateSinceReceipt(), now));
       clock.setLateSinceReceipt(0L);
       windows.remove(start);
+      recent.remove(tenant, start);
       windowsClosed.inc();
     }
   }

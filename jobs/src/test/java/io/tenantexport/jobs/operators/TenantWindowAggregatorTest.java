@@ -282,4 +282,67 @@ class TenantWindowAggregatorTest {
         .isEqualTo(1L);
     assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
   }
+
+  @Test
+  void anOffboardedTenantsDiscardedWindowDoesNotComeBack() throws Exception {
+    harness.processElement(viewInsert("acme", 1, T0 + 1_000, 1), 0);
+    harness.processElement(viewInsert("acme", 2, T0 + 2_000, 2), 0);
+    ChangeEvent offboard = viewInsert("acme", 3, T0 + 3_000, 3);
+    offboard.setDisposition(Disposition.OFFBOARDED);
+    harness.processElement(offboard, 0);
+    // Onboarded again: the same window starts from nothing, in state and in the written windows
+    // the operator keeps (RecentWindows).
+    harness.processElement(viewInsert("acme", 4, T0 + 4_000, 4), 0);
+    harness.processWatermark(Long.MAX_VALUE);
+
+    assertThat(audits(AuditType.WINDOW_RECEIPT))
+        .singleElement()
+        .extracting(AuditEvent::getEventsIn)
+        .isEqualTo(1L);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+  }
+
+  @Test
+  void recentWindowsKeepsTheLastWrittenUpToItsCapacity() {
+    var recent = new TenantWindowAggregator.RecentWindows(2);
+    var a = io.tenantexport.common.agg.WindowAggregation.newWindow(T0);
+    var b = io.tenantexport.common.agg.WindowAggregation.newWindow(T0 + MINUTE);
+    recent.put("acme", T0, a);
+    recent.put("acme", T0 + MINUTE, b);
+    recent.get("acme", T0); // used: "acme"@T0+1m is now the least recently used
+    recent.put("globex", T0, a);
+
+    assertThat(recent.size()).isEqualTo(2);
+    assertThat(recent.get("acme", T0 + MINUTE)).isNull();
+    assertThat(recent.get("acme", T0)).isSameAs(a);
+    recent.remove("acme", T0);
+    recent.removeTenant("globex");
+    assertThat(recent.size()).isZero();
+  }
+
+  @Test
+  void theFieldByFieldCopyOfAWindowEqualsAvrosDeepCopyAndSharesNothingMutable() {
+    assertThat(TenantWindowAggregator.RecentWindows.COPY_KNOWS_EVERY_FIELD)
+        .as("TenantWindow or AggregateCell gained a field: teach RecentWindows.copyOf about it")
+        .isTrue();
+    var w = io.tenantexport.common.agg.WindowAggregation.newWindow(T0);
+    w.setEventsIn(7L);
+    w.setDuplicatesSkipped(1L);
+    w.setQuarantined(2L);
+    w.setRevision(9L);
+    w.setPausedSkipped(3L);
+    w.setPolicyVersion(4L);
+    w.getCells()
+        .put(
+            "views|view_count|{}",
+            new io.tenantexport.schemas.AggregateCell(
+                "views", "view_count", "{}", 5L, "5", null, "9"));
+
+    var copy = TenantWindowAggregator.RecentWindows.copyOf(w);
+
+    assertThat(copy).isEqualTo(io.tenantexport.schemas.TenantWindow.newBuilder(w).build());
+    assertThat(copy.getCells()).isNotSameAs(w.getCells());
+    assertThat(copy.getCells().get("views|view_count|{}"))
+        .isNotSameAs(w.getCells().get("views|view_count|{}"));
+  }
 }
