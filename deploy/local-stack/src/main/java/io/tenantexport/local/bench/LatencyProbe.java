@@ -119,6 +119,10 @@ final class LatencyProbe {
     consumer.start();
     Instant start = Instant.now().plusSeconds(1);
     long produced = produce(kafka, prefix, tenants, rate, start, start.plus(duration), sourceTs);
+    // The REST API answers a metric query from its cache and refreshes it when asked (every
+    // metrics.fetcher.update-interval at most): the first answer can be stale (it said 0 here).
+    probe.recordsRead(jobId);
+    Thread.sleep(4 * RunProbe.SAMPLE_MILLIS);
     long read = probe.recordsRead(jobId);
     long lagAtEnd = read < 0 ? -1 : Math.max(0, produced - read);
     // What was produced last becomes visible with the next completed checkpoint or two.
