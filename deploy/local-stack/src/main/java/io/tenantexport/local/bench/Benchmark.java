@@ -58,6 +58,7 @@ public final class Benchmark {
   /** The command's options; see {@link #USAGE}. */
   record Options(
       List<Integer> tenants,
+      List<String> jobs,
       long events,
       int parallelism,
       Duration checkpointInterval,
@@ -79,6 +80,7 @@ public final class Benchmark {
           "\n",
           "Usage: bench.sh [options]",
           "  --tenants 10,1000,100000   tenant counts, each with its own input of --events records",
+          "  --jobs a,b,c               which of (a), (b), (c) to run (ratios need both sides)",
           "  --events 600000            input records per tenant count (shorter runs measure the JIT)",
           "  --parallelism 2            of every job",
           "  --checkpoint-interval 10s  of every job (exactly-once)",
@@ -211,14 +213,14 @@ public final class Benchmark {
                 true));
     if (!warmedUp) {
       for (int w = 1; w <= o.warmups(); w++) {
-        for (String job : Report.JOBS) {
+        for (String job : o.jobs()) {
           measure(job, tenants, data, policies, work, checked, "w" + w);
         }
       }
       warmedUp = true;
     }
     for (int rep = 1; rep <= o.repetitions(); rep++) {
-      for (String job : Report.JOBS) {
+      for (String job : o.jobs()) {
         results.add(measure(job, tenants, data, policies, work, checked, "r" + rep));
       }
     }
@@ -491,6 +493,7 @@ public final class Benchmark {
   static Options parse(String[] args) throws IOException {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("tenants", "10,1000,100000");
+    m.put("jobs", String.join(",", Report.JOBS));
     // Shorter runs measure the JIT more than the job: in a 200,000-event (c) run at 1,000 tenants,
     // after a warm-up, the compiler threads still took 14.8 of the TaskManagers' 48.1 CPU-s.
     m.put("events", "600000");
@@ -522,6 +525,11 @@ public final class Benchmark {
         Arrays.stream(m.get("tenants").split(","))
             .map(t -> positiveInt("--tenants", t.trim()))
             .toList();
+    List<String> jobs = Arrays.stream(m.get("jobs").split(",")).map(String::trim).toList();
+    if (jobs.isEmpty() || !Report.JOBS.containsAll(jobs)) {
+      throw new IllegalArgumentException(
+          "--jobs must name some of " + Report.JOBS + ", got " + m.get("jobs"));
+    }
     String latencyAt =
         m.get("latency-tenants").isEmpty() ? tenants.get(0).toString() : m.get("latency-tenants");
     List<Integer> latencyTenants =
@@ -536,6 +544,7 @@ public final class Benchmark {
     }
     return new Options(
         tenants,
+        Report.JOBS.stream().filter(jobs::contains).toList(),
         positiveInt("--events", m.get("events")),
         positiveInt("--parallelism", m.get("parallelism")),
         duration("--checkpoint-interval", m.get("checkpoint-interval")),

@@ -36,4 +36,12 @@ class BenchmarkOptionsTest {
     assertThatThrownBy(() -> Benchmark.parse(args("--latency-rate", "-1")))
         .hasMessageContaining("--latency-rate");
   }
+
+  @Test
+  void jobsAreASubsetOfABCRunInThatOrder() throws Exception {
+    assertThat(Benchmark.parse(args()).jobs()).containsExactly("a", "b", "c");
+    assertThat(Benchmark.parse(args("--jobs", "c,a")).jobs()).containsExactly("a", "c");
+    assertThatThrownBy(() -> Benchmark.parse(args("--jobs", "c,d")))
+        .hasMessageContaining("--jobs must name some of [a, b, c], got c,d");
+  }
 }
