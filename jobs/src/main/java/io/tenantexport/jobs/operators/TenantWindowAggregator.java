@@ -3,7 +3,6 @@ package io.tenantexport.jobs.operators;
 import io.tenantexport.common.Ids;
 import io.tenantexport.common.agg.WindowAggregation;
 import io.tenantexport.common.spec.ExportSpec;
-import io.tenantexport.schemas.AggregateCell;
 import io.tenantexport.schemas.AuditEvent;
 import io.tenantexport.schemas.AuditType;
 import io.tenantexport.schemas.ChangeEvent;
@@ -13,12 +12,11 @@ import io.tenantexport.schemas.TenantClock;
 import io.tenantexport.schemas.TenantWindow;
 import io.tenantexport.schemas.WarehouseRollup;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Consumer;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -54,8 +52,10 @@ import org.apache.flink.util.Collector;
  * and removes it from state: state holds open windows only, plus one small clock per tenant.
  *
  * <p>Every change reads and writes its window, whose cells (table × metric × dimensions) make it
- * the largest value this operator touches; the windows written last are kept deserialized ({@link
- * RecentWindows}) so that the next change of a busy tenant copies one instead of decoding it.
+ * the largest value this operator touches; the windows of the tenants that changed last are kept
+ * deserialized and written to state once per checkpoint ({@link WriteBehindWindows}). That needs
+ * the key switching and the pre-barrier hook of {@link TenantWindowOperator}, the only operator
+ * that can run this function.
  */
 public final class TenantWindowAggregator
     extends KeyedProcessFunction<String, ChangeEvent, LakeRecord> {
@@ -64,22 +64,30 @@ public final class TenantWindowAggregator
   private final ExportSpec spec;
   private final String jobVersion;
   private final long idleTimeoutMs;
+  private final int cachedWindows;
 
   private transient WindowAggregation aggregation;
   private transient ValueState<TenantClock> clockState;
-  private transient MapState<Long, TenantWindow> windows;
+  private transient WriteBehindWindows windows;
   private transient Counter applied;
   private transient Counter late;
   private transient Counter unretracted;
   private transient Counter windowsClosed;
   private transient Counter offboarded;
   private transient AttemptStart attempt;
-  private transient RecentWindows recent;
+  private transient Consumer<String> setCurrentKey;
 
   public TenantWindowAggregator(ExportSpec spec, String jobVersion, long idleTimeoutMs) {
+    this(spec, jobVersion, idleTimeoutMs, CACHED_WINDOWS);
+  }
+
+  /** With {@code cachedWindows} windows kept deserialized per subtask (tests evict with 1). */
+  TenantWindowAggregator(
+      ExportSpec spec, String jobVersion, long idleTimeoutMs, int cachedWindows) {
     this.spec = spec;
     this.jobVersion = jobVersion;
     this.idleTimeoutMs = idleTimeoutMs;
+    this.cachedWindows = cachedWindows;
   }
 
   /** State name of the tenant's clock; part of the savepoint layout. */
@@ -103,14 +111,23 @@ public final class TenantWindowAggregator
   public void open(OpenContext ctx) {
     aggregation = new WindowAggregation(spec);
     clockState = getRuntimeContext().getState(clockDescriptor());
-    windows = getRuntimeContext().getMapState(windowsDescriptor());
+    if (setCurrentKey == null) {
+      throw new IllegalStateException(
+          "TenantWindowAggregator keeps windows in memory between checkpoints and must run in a"
+              + " TenantWindowOperator, which writes them to state before each barrier; it was"
+              + " opened without one");
+    }
+    MapState<Long, TenantWindow> windowsState =
+        getRuntimeContext().getMapState(windowsDescriptor());
+    windows = new WriteBehindWindows(cachedWindows, windowsState, setCurrentKey);
+    getRuntimeContext().getMetricGroup().gauge("windowsCached", windows::size);
+    getRuntimeContext().getMetricGroup().gauge("windowTenantsEvicted", windows::evictedTenants);
     applied = getRuntimeContext().getMetricGroup().counter("applied");
     late = getRuntimeContext().getMetricGroup().counter("late");
     unretracted = getRuntimeContext().getMetricGroup().counter("unretracted");
     windowsClosed = getRuntimeContext().getMetricGroup().counter("windowsClosed");
     offboarded = getRuntimeContext().getMetricGroup().counter("tenantsOffboarded");
     attempt = new AttemptStart();
-    recent = new RecentWindows(RECENT_WINDOWS);
   }
 
   @Override
@@ -119,8 +136,7 @@ public final class TenantWindowAggregator
     String tenant = ctx.getCurrentKey();
     if (e.getDisposition() == Disposition.OFFBOARDED) {
       // Timers stay registered; they find no clock and do nothing.
-      windows.clear();
-      recent.removeTenant(tenant);
+      windows.clear(tenant);
       clockState.clear();
       offboarded.inc();
       return;
@@ -159,14 +175,13 @@ public final class TenantWindowAggregator
         clock.setLateSinceReceipt(clock.getLateSinceReceipt() + 1);
         ctx.output(Tags.AUDIT, lateEvent(tenant, e, now));
       } else {
-        TenantWindow w = windowFor(tenant, windowStart);
+        TenantWindow w = windows.forUpdate(tenant, windowStart);
         if (!aggregation.apply(w, e)) {
           unretracted.inc();
         }
         w.setEventsIn(w.getEventsIn() + 1);
         w.setRevision(w.getRevision() + 1);
         w.setPolicyVersion(Math.max(w.getPolicyVersion(), e.getPolicyVersion()));
-        putWindow(tenant, windowStart, w);
       }
       out.collect(lakeRecord(tenant, e, closed));
       if (e.getEventTime() > clock.getMaxEventTime()) {
@@ -180,7 +195,7 @@ public final class TenantWindowAggregator
     } else if (!closed) {
       // Markers only ever count in a window that is still open; for closed ones the metrics count
       // them.
-      TenantWindow w = windowFor(tenant, windowStart);
+      TenantWindow w = windows.forUpdate(tenant, windowStart);
       if (e.getDisposition() == Disposition.DUPLICATE) {
         w.setDuplicatesSkipped(w.getDuplicatesSkipped() + 1);
       } else if (e.getDisposition() == Disposition.PAUSED) {
@@ -188,112 +203,25 @@ public final class TenantWindowAggregator
       } else {
         w.setQuarantined(w.getQuarantined() + 1);
       }
-      putWindow(tenant, windowStart, w);
     }
     clockState.update(clock);
   }
 
-  /** The tenant's window at {@code windowStart} (new if none), for the caller to change and put. */
-  private TenantWindow windowFor(String tenant, long windowStart) throws Exception {
-    TenantWindow last = recent.get(tenant, windowStart);
-    if (last != null) {
-      return RecentWindows.copyOf(last); // `last` itself is never changed
-    }
-    TenantWindow w = windows.get(windowStart);
-    return w != null ? w : WindowAggregation.newWindow(windowStart);
-  }
-
-  private void putWindow(String tenant, long windowStart, TenantWindow w) throws Exception {
-    windows.put(windowStart, w);
-    recent.put(tenant, windowStart, w);
-  }
-
-  /** How many written windows {@link RecentWindows} keeps: a few per busy tenant, a few MB. */
-  private static final int RECENT_WINDOWS = 256;
-
   /**
-   * The last value written to the windows state for up to {@code capacity} (tenant, window start)
-   * pairs, least recently used dropped first.
-   *
-   * <p>Invariants: an entry is exactly what the state holds for its pair, because every put, remove
-   * and clear of the windows state goes through it (the operator's own methods; nothing else writes
-   * this state); an entry is never changed after it is written, so a heap state backend that stores
-   * the object itself, and a snapshot of it in progress, see what was put; it is only an
-   * optimisation of this instance, so a restore starts with it empty and reads the state.
+   * How many windows each subtask keeps deserialized ({@link WriteBehindWindows}): enough for the
+   * open windows of a thousand busy tenants on two subtasks; a window of a few dozen cells is a few
+   * KB, so a few MB of heap.
    */
-  static final class RecentWindows {
-    private record Key(String tenant, long windowStart) {}
+  static final int CACHED_WINDOWS = 1024;
 
-    private final LinkedHashMap<Key, TenantWindow> entries;
+  /** Called by {@link TenantWindowOperator} before {@code open}: how to switch the current key. */
+  void runBy(Consumer<String> setCurrentKey) {
+    this.setCurrentKey = setCurrentKey;
+  }
 
-    RecentWindows(int capacity) {
-      this.entries =
-          new LinkedHashMap<>(16, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Key, TenantWindow> eldest) {
-              return size() > capacity;
-            }
-          };
-    }
-
-    TenantWindow get(String tenant, long windowStart) {
-      return entries.get(new Key(tenant, windowStart));
-    }
-
-    void put(String tenant, long windowStart, TenantWindow written) {
-      entries.put(new Key(tenant, windowStart), written);
-    }
-
-    void remove(String tenant, long windowStart) {
-      entries.remove(new Key(tenant, windowStart));
-    }
-
-    void removeTenant(String tenant) {
-      entries.keySet().removeIf(k -> k.tenant().equals(tenant));
-    }
-
-    int size() {
-      return entries.size();
-    }
-
-    /** Whether {@link #copyOf} knows every field of the window and cell schemas. */
-    static final boolean COPY_KNOWS_EVERY_FIELD =
-        TenantWindow.SCHEMA$.getFields().size() == 8
-            && AggregateCell.SCHEMA$.getFields().size() == 7;
-
-    /**
-     * A deep copy of {@code w}. Field by field, because Avro's generic deep copy (a builder) cost
-     * as much as decoding the window; should the schemas gain a field, the generic copy takes over
-     * (and a test says so).
-     */
-    static TenantWindow copyOf(TenantWindow w) {
-      if (!COPY_KNOWS_EVERY_FIELD) {
-        return TenantWindow.newBuilder(w).build();
-      }
-      Map<String, AggregateCell> cells = new HashMap<>(2 * w.getCells().size());
-      for (Map.Entry<String, AggregateCell> e : w.getCells().entrySet()) {
-        AggregateCell c = e.getValue();
-        cells.put(
-            e.getKey(),
-            new AggregateCell(
-                c.getSourceTable(),
-                c.getMetric(),
-                c.getDimensions(),
-                c.getRowCount(),
-                c.getSum(),
-                c.getMin(),
-                c.getMax()));
-      }
-      return new TenantWindow(
-          w.getWindowStart(),
-          w.getEventsIn(),
-          w.getDuplicatesSkipped(),
-          w.getQuarantined(),
-          w.getRevision(),
-          w.getPausedSkipped(),
-          w.getPolicyVersion(),
-          cells);
-    }
+  /** Writes every window changed since it was last written; before a checkpoint barrier. */
+  void writeCachedWindows() throws Exception {
+    windows.writeAll();
   }
 
   @Override
@@ -311,8 +239,7 @@ public final class TenantWindowAggregator
       clock.setEndTimer(false);
     } else if (timestamp == clock.getIdleTimer()) {
       // After a restore, restored timers fire at once while the backlog is still being replayed:
-      // the
-      // tenant is only idle if it stays quiet for a whole timeout after this attempt started.
+      // the tenant is only idle if it stays quiet for a whole timeout after this attempt started.
       long idleSince = attempt.since(clock.getLastActivity());
       if (idleSince + idleTimeoutMs <= timestamp) {
         flushAll(tenant, clock, now, ctx);
@@ -327,11 +254,9 @@ public final class TenantWindowAggregator
 
   /** Closes every open window: the tenant went quiet, or the input ended. */
   private void flushAll(String tenant, TenantClock clock, long now, Context ctx) throws Exception {
-    long lastEnd = Long.MIN_VALUE;
-    for (Long start : windows.keys()) {
-      lastEnd = Math.max(lastEnd, start + spec.window().toMillis());
-    }
-    if (lastEnd != Long.MIN_VALUE) {
+    TreeSet<Long> starts = windows.starts(tenant);
+    if (!starts.isEmpty()) {
+      long lastEnd = starts.last() + spec.window().toMillis();
       closeWindows(tenant, clock, lastEnd, now, ctx);
       clock.setClosedUntil(Math.max(clock.getClosedUntil(), lastEnd));
     }
@@ -340,15 +265,11 @@ public final class TenantWindowAggregator
   /** Emits and removes, in time order, every open window that ends at or before {@code until}. */
   private void closeWindows(String tenant, TenantClock clock, long until, long now, Context ctx)
       throws Exception {
-    List<Long> due = new ArrayList<>();
-    for (Long start : windows.keys()) {
-      if (start + spec.window().toMillis() <= until) {
-        due.add(start);
+    for (Long start : windows.starts(tenant)) {
+      if (start + spec.window().toMillis() > until) {
+        break; // ascending
       }
-    }
-    Collections.sort(due);
-    for (Long start : due) {
-      TenantWindow w = windows.get(start);
+      TenantWindow w = windows.read(tenant, start);
       List<WarehouseRollup> rows = aggregation.rollups(tenant, w);
       for (WarehouseRollup r : rows) {
         r.setPolicyVersion(w.getPolicyVersion());
@@ -356,8 +277,7 @@ public final class TenantWindowAggregator
       }
       ctx.output(Tags.AUDIT, receipt(tenant, w, rows, clock.getLateSinceReceipt(), now));
       clock.setLateSinceReceipt(0L);
-      windows.remove(start);
-      recent.remove(tenant, start);
+      windows.remove(tenant, start);
       windowsClosed.inc();
     }
   }

@@ -13,6 +13,7 @@ import io.tenantexport.jobs.operators.ScopeDeduplicator;
 import io.tenantexport.jobs.operators.SinkGuard;
 import io.tenantexport.jobs.operators.Tags;
 import io.tenantexport.jobs.operators.TenantWindowAggregator;
+import io.tenantexport.jobs.operators.TenantWindowOperator;
 import io.tenantexport.schemas.AuditEvent;
 import io.tenantexport.schemas.AuditType;
 import io.tenantexport.schemas.ChangeEvent;
@@ -142,11 +143,12 @@ public final class TenantExportPipeline {
     SingleOutputStreamOperator<LakeRecord> exported =
         windowInput
             .keyBy(ChangeEvent::getTenantId)
-            .process(
-                new TenantWindowAggregator(spec, c.jobVersion(), c.idleTimeout().toMillis()),
-                new AvroTypeInfo<>(LakeRecord.class))
-            .uid("tenant-windows")
-            .name("per-tenant windows");
+            .transform(
+                "per-tenant windows",
+                new AvroTypeInfo<>(LakeRecord.class),
+                new TenantWindowOperator(
+                    new TenantWindowAggregator(spec, c.jobVersion(), c.idleTimeout().toMillis())))
+            .uid("tenant-windows");
 
     // Guards run chained behind the tenant-keyed operator: last check before anything is written.
     String tenantColumn = spec.tenantColumn();

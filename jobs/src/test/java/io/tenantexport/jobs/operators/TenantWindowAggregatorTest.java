@@ -21,6 +21,7 @@ import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -43,10 +44,23 @@ class TenantWindowAggregatorTest {
 
   private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord>
       newHarness() throws Exception {
+    return newHarness(TenantWindowAggregator.CACHED_WINDOWS);
+  }
+
+  private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord> newHarness(
+      int cachedWindows) throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new TenantWindowAggregator(TestChanges.SPEC, "test", IDLE)),
+        new TenantWindowOperator(
+            new TenantWindowAggregator(TestChanges.SPEC, "test", IDLE, cachedWindows)),
         ChangeEvent::getTenantId,
         Types.STRING);
+  }
+
+  /** A checkpoint as a task takes it: the operator's pre-barrier hook, then the snapshot. */
+  private static OperatorSubtaskState checkpoint(
+      OneInputStreamOperatorTestHarness<ChangeEvent, LakeRecord> h, long id) throws Exception {
+    h.prepareSnapshotPreBarrier(id);
+    return h.snapshot(id, id);
   }
 
   private List<WarehouseRollup> rollups() {
@@ -123,7 +137,7 @@ class TenantWindowAggregatorTest {
   void restoredIdleTimerWaitsAFullTimeoutBeforeFlushing() throws Exception {
     harness.setProcessingTime(0);
     harness.processElement(viewInsert("acme", 1, T0, 1), 0);
-    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    OperatorSubtaskState snapshot = checkpoint(harness, 1L);
     harness.close();
 
     harness = newHarness();
@@ -174,7 +188,7 @@ class TenantWindowAggregatorTest {
     harness.processElement(viewInsert("acme", 1, T0, 1), 0);
     harness.processWatermark(Long.MAX_VALUE); // the drain: flushes, consumes the end-of-input timer
     assertThat(audits(AuditType.WINDOW_RECEIPT)).hasSize(1);
-    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    OperatorSubtaskState snapshot = checkpoint(harness, 1L);
     harness.close();
 
     harness = newHarness();
@@ -249,7 +263,7 @@ class TenantWindowAggregatorTest {
   void snapshotAndRestoreKeepOpenWindowsAndTheClock() throws Exception {
     harness.processElement(viewInsert("acme", 1, T0, 1), 0);
     harness.processElement(viewInsert("acme", 2, T0 + 5 * MINUTE, 2), 0);
-    OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+    OperatorSubtaskState snapshot = checkpoint(harness, 1L);
     harness.close();
 
     harness = newHarness();
@@ -290,8 +304,8 @@ class TenantWindowAggregatorTest {
     ChangeEvent offboard = viewInsert("acme", 3, T0 + 3_000, 3);
     offboard.setDisposition(Disposition.OFFBOARDED);
     harness.processElement(offboard, 0);
-    // Onboarded again: the same window starts from nothing, in state and in the written windows
-    // the operator keeps (RecentWindows).
+    // Onboarded again: the same window starts from nothing, in state and in the windows the
+    // operator keeps in memory (WriteBehindWindows).
     harness.processElement(viewInsert("acme", 4, T0 + 4_000, 4), 0);
     harness.processWatermark(Long.MAX_VALUE);
 
@@ -302,28 +316,137 @@ class TenantWindowAggregatorTest {
     assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
   }
 
-  @Test
-  void recentWindowsKeepsTheLastWrittenUpToItsCapacity() {
-    var recent = new TenantWindowAggregator.RecentWindows(2);
-    var a = io.tenantexport.common.agg.WindowAggregation.newWindow(T0);
-    var b = io.tenantexport.common.agg.WindowAggregation.newWindow(T0 + MINUTE);
-    recent.put("acme", T0, a);
-    recent.put("acme", T0 + MINUTE, b);
-    recent.get("acme", T0); // used: "acme"@T0+1m is now the least recently used
-    recent.put("globex", T0, a);
+  /**
+   * Three tenants' interleaved orders and views over several windows: every tenant with its own
+   * counts, sums and maxima, updates moving rows between statuses.
+   */
+  private static List<ChangeEvent> interleavedTenants() {
+    List<ChangeEvent> input = new java.util.ArrayList<>();
+    String[] tenants = {"acme", "globex", "initech"};
+    long lsn = 1;
+    for (int i = 0; i < 60; i++) {
+      String t = tenants[i % 3];
+      long ts = T0 + i * 7_000L + (i % 3) * 1_000L;
+      String amount = (i + 1) + ".25";
+      var created = order(t, i, ts, "created", amount);
+      input.add(orderChange(t, "c", i, ts, lsn++, null, created));
+      if (i % 4 == 0) {
+        input.add(
+            orderChange(t, "u", i, ts + 1, lsn++, created, order(t, i, ts + 1, "paid", amount)));
+      }
+      if (i % 3 == 0) {
+        input.add(viewInsert(t, 1_000 + i, ts + 2, lsn++));
+      }
+    }
+    return input;
+  }
 
-    assertThat(recent.size()).isEqualTo(2);
-    assertThat(recent.get("acme", T0 + MINUTE)).isNull();
-    assertThat(recent.get("acme", T0)).isSameAs(a);
-    recent.remove("acme", T0);
-    recent.removeTenant("globex");
-    assertThat(recent.size()).isZero();
+  /**
+   * Every rollup and receipt of {@code input}, sorted, through an operator keeping {@code
+   * cachedWindows} windows in memory, checkpointed and restored into a new operator after every
+   * {@code restoreEvery} changes (0: never).
+   */
+  private static List<String> exportOf(List<ChangeEvent> input, int cachedWindows, int restoreEvery)
+      throws Exception {
+    List<String> out = new java.util.ArrayList<>();
+    var h = newHarness(cachedWindows);
+    h.open();
+    long checkpoint = 0;
+    for (int i = 0; i < input.size(); i++) {
+      h.processElement(input.get(i), 0);
+      if (restoreEvery > 0 && (i + 1) % restoreEvery == 0) {
+        OperatorSubtaskState snapshot = checkpoint(h, ++checkpoint);
+        collect(h, out);
+        h.close();
+        h = newHarness(cachedWindows);
+        h.initializeState(snapshot);
+        h.open();
+      }
+    }
+    h.processWatermark(Long.MAX_VALUE);
+    collect(h, out);
+    h.close();
+    java.util.Collections.sort(out);
+    return out;
+  }
+
+  private static void collect(
+      OneInputStreamOperatorTestHarness<ChangeEvent, LakeRecord> h, List<String> out) {
+    var rollups = h.getSideOutput(Tags.ROLLUPS);
+    if (rollups != null) {
+      rollups.forEach(
+          r -> {
+            WarehouseRollup v = r.getValue();
+            out.add(
+                v.getTenantId()
+                    + " "
+                    + v.getWindowStart()
+                    + " "
+                    + v.getMetric()
+                    + v.getDimensions()
+                    + " = "
+                    + v.getValue());
+          });
+    }
+    var audits = h.getSideOutput(Tags.AUDIT);
+    if (audits != null) {
+      audits.forEach(
+          a -> {
+            AuditEvent v = a.getValue();
+            out.add(
+                v.getTenantId()
+                    + " "
+                    + v.getWindowStart()
+                    + " receipt in="
+                    + v.getEventsIn()
+                    + " rows="
+                    + v.getRollupRows()
+                    + " sum="
+                    + v.getRollupChecksum());
+          });
+    }
+  }
+
+  @Test
+  void windowsEvictedFromMemoryAreWrittenUnderTheirOwnTenant() throws Exception {
+    List<ChangeEvent> input = interleavedTenants();
+    List<String> golden = exportOf(input, TenantWindowAggregator.CACHED_WINDOWS, 0);
+    // acme's first window: creates 0, 3, 6, the update of 0 and views 0, 3, 6.
+    assertThat(golden)
+        .anyMatch(
+            l -> l.startsWith("acme " + java.time.Instant.ofEpochMilli(T0) + " receipt in=7 "))
+        .anyMatch(l -> l.startsWith("globex "))
+        .anyMatch(l -> l.startsWith("initech "));
+
+    // One window in memory: every change of another tenant evicts the last one's.
+    assertThat(exportOf(input, 1, 0)).isEqualTo(golden);
+  }
+
+  @Test
+  void aCheckpointHoldsEveryWindowChangedSinceTheLastOne() throws Exception {
+    List<ChangeEvent> input = interleavedTenants();
+    List<String> golden = exportOf(input, TenantWindowAggregator.CACHED_WINDOWS, 0);
+
+    assertThat(exportOf(input, TenantWindowAggregator.CACHED_WINDOWS, 5)).isEqualTo(golden);
+    assertThat(exportOf(input, 1, 4)).isEqualTo(golden);
+  }
+
+  @Test
+  void theAggregatorRefusesToRunOutsideItsOperator() throws Exception {
+    var plain =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(new TenantWindowAggregator(TestChanges.SPEC, "test", IDLE)),
+            ChangeEvent::getTenantId,
+            Types.STRING);
+    org.assertj.core.api.Assertions.assertThatThrownBy(plain::open)
+        .hasMessageContaining("must run in a TenantWindowOperator");
   }
 
   @Test
   void theFieldByFieldCopyOfAWindowEqualsAvrosDeepCopyAndSharesNothingMutable() {
-    assertThat(TenantWindowAggregator.RecentWindows.COPY_KNOWS_EVERY_FIELD)
-        .as("TenantWindow or AggregateCell gained a field: teach RecentWindows.copyOf about it")
+    assertThat(WriteBehindWindows.COPY_KNOWS_EVERY_FIELD)
+        .as(
+            "TenantWindow or AggregateCell gained a field: teach WriteBehindWindows.copyOf about it")
         .isTrue();
     var w = io.tenantexport.common.agg.WindowAggregation.newWindow(T0);
     w.setEventsIn(7L);
@@ -338,7 +461,7 @@ class TenantWindowAggregatorTest {
             new io.tenantexport.schemas.AggregateCell(
                 "views", "view_count", "{}", 5L, "5", null, "9"));
 
-    var copy = TenantWindowAggregator.RecentWindows.copyOf(w);
+    var copy = WriteBehindWindows.copyOf(w);
 
     assertThat(copy).isEqualTo(io.tenantexport.schemas.TenantWindow.newBuilder(w).build());
     assertThat(copy.getCells()).isNotSameAs(w.getCells());
