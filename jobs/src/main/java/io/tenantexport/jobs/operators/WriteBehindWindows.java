@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.apache.flink.api.common.state.MapState;
@@ -200,10 +199,6 @@ final class WriteBehindWindows {
 
   long evictedTenants() {
     return evictedTenants;
-  }
-
-  Set<String> tenants() {
-    return tenants.keySet();
   }
 
   /** Whether {@link #copyOf} knows every field of the window and cell schemas. */
