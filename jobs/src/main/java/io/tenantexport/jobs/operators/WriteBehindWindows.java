@@ -44,9 +44,8 @@ final class WriteBehindWindows {
     final TenantWindow window;
     boolean dirty;
 
-    Slot(TenantWindow window, boolean dirty) {
+    Slot(TenantWindow window) {
       this.window = window;
-      this.dirty = dirty;
     }
   }
 
@@ -89,7 +88,7 @@ final class WriteBehindWindows {
         windows = new HashMap<>(4);
         tenants.put(tenant, windows);
       }
-      slot = new Slot(w, true);
+      slot = new Slot(w);
       windows.put(windowStart, slot);
       size++;
       evictBeyondCapacity(tenant);
@@ -146,19 +145,29 @@ final class WriteBehindWindows {
    */
   void writeAll() throws Exception {
     for (Map.Entry<String, Map<Long, Slot>> t : tenants.entrySet()) {
-      boolean keySet = false;
-      for (Map.Entry<Long, Slot> w : t.getValue().entrySet()) {
-        Slot slot = w.getValue();
-        if (slot.dirty) {
-          if (!keySet) {
-            setCurrentKey.accept(t.getKey());
-            keySet = true;
-          }
-          state.put(w.getKey(), copyOf(slot.window));
-          slot.dirty = false;
+      writeDirty(t.getKey(), t.getValue(), true);
+    }
+  }
+
+  /**
+   * Puts the tenant's windows the state is behind on (copies if they stay here), switching to the
+   * tenant's key first if there is any; returns whether it switched.
+   */
+  private boolean writeDirty(String tenant, Map<Long, Slot> windows, boolean copy)
+      throws Exception {
+    boolean switched = false;
+    for (Map.Entry<Long, Slot> w : windows.entrySet()) {
+      Slot slot = w.getValue();
+      if (slot.dirty) {
+        if (!switched) {
+          setCurrentKey.accept(tenant);
+          switched = true;
         }
+        state.put(w.getKey(), copy ? copyOf(slot.window) : slot.window);
+        slot.dirty = false;
       }
     }
+    return switched;
   }
 
   /** Evicts least recently changed tenants but {@code current} until within capacity. */
@@ -173,17 +182,7 @@ final class WriteBehindWindows {
       if (t.getKey().equals(current)) {
         continue;
       }
-      boolean keySet = false;
-      for (Map.Entry<Long, Slot> w : t.getValue().entrySet()) {
-        if (w.getValue().dirty) {
-          if (!keySet) {
-            setCurrentKey.accept(t.getKey());
-            keySet = true;
-            switched = true;
-          }
-          state.put(w.getKey(), w.getValue().window);
-        }
-      }
+      switched |= writeDirty(t.getKey(), t.getValue(), false);
       size -= t.getValue().size();
       evictedTenants++;
       it.remove();
