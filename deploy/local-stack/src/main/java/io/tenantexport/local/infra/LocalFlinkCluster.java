@@ -19,7 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+import java.util.regex.Pattern;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ConfigurationUtils;
 import org.apache.flink.configuration.GlobalConfiguration;
@@ -65,6 +68,20 @@ public final class LocalFlinkCluster implements AutoCloseable {
   private static final String BASH_JAVA_UTILS = "org.apache.flink.runtime.util.bash.BashJavaUtils";
   private static final String BASH_JAVA_UTILS_PREFIX = "BASH_JAVA_UTILS_EXEC_RESULT:";
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+  private static final int START_ATTEMPTS = 3;
+  private static final int LOG_LINES_SHOWN = 20;
+
+  /** Lines of a JobManager log that say why it failed. */
+  private static final Pattern ERROR_LINE = Pattern.compile(" ERROR |Caused by:|Exception: ");
+
+  /** How the JobManager's log says a port was taken (RPC: Pekko's bind; REST: Netty's). */
+  private static final Pattern PORT_TAKEN =
+      Pattern.compile("BindException|Address already in use|Could not start rest endpoint");
+
+  private static final Path EPHEMERAL_RANGE = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
+
+  /** Chosen ports start here: above the well-known and most registered services' ports. */
+  private static final int FIRST_CHOSEN_PORT = 20000;
 
   /**
    * The JVM options a Flink distribution's config.yaml sets as {@code env.java.default-opts.all}
@@ -104,6 +121,9 @@ public final class LocalFlinkCluster implements AutoCloseable {
   /** The RPC address the JobManager last reported for each TaskManager: a restart changes it. */
   private final Map<String, String> taskManagerPaths = new TreeMap<>();
 
+  /** Where this JobManager's lines start in its (appended) log and output files. */
+  private final Map<Path, Long> jobManagerLogStart = new TreeMap<>();
+
   private final Thread shutdownHook;
   private boolean closed;
 
@@ -135,6 +155,22 @@ public final class LocalFlinkCluster implements AutoCloseable {
    */
   public static LocalFlinkCluster start(
       Path workDir, int taskManagers, int slotsPerTm, Map<String, String> environment) {
+    return start(workDir, taskManagers, slotsPerTm, environment, LocalFlinkCluster::freePort);
+  }
+
+  /**
+   * As {@link #start(Path, int, int, Map)}, with the JobManager's REST and RPC ports taken from
+   * {@code ports}. A port is free when chosen and bound by the JobManager's JVM seconds later;
+   * anything may take it in between. When the JobManager exits because a port was taken, the
+   * cluster is started again on new ports, at most {@value #START_ATTEMPTS} times; any other exit
+   * fails at once with the end of the JobManager's log.
+   */
+  static LocalFlinkCluster start(
+      Path workDir,
+      int taskManagers,
+      int slotsPerTm,
+      Map<String, String> environment,
+      IntSupplier ports) {
     if (taskManagers < 1 || slotsPerTm < 1) {
       throw new IllegalArgumentException(
           "need at least one TaskManager with one slot, got "
@@ -146,29 +182,45 @@ public final class LocalFlinkCluster implements AutoCloseable {
     long t0 = System.nanoTime();
     Path dir = workDir.toAbsolutePath().normalize();
     String classpath = classpath();
-    int restPort = freePort();
-    LocalFlinkCluster cluster =
-        new LocalFlinkCluster(dir, classpath, Map.copyOf(environment), slotsPerTm, restPort);
-    try {
-      cluster.writeConfig(productionConfigFile(), restPort, freePort());
-      cluster.launch("jobmanager", JOBMANAGER_MAIN, "GET_JM_RESOURCE_PARAMS", List.of());
-      for (int k = 1; k <= taskManagers; k++) {
-        cluster.startTaskManagerProcess(k);
+    for (int attempt = 1; ; attempt++) {
+      int restPort = ports.getAsInt();
+      int rpcPort = ports.getAsInt();
+      LocalFlinkCluster cluster =
+          new LocalFlinkCluster(dir, classpath, Map.copyOf(environment), slotsPerTm, restPort);
+      try {
+        cluster.writeConfig(productionConfigFile(), restPort, rpcPort);
+        cluster.launch("jobmanager", JOBMANAGER_MAIN, "GET_JM_RESOURCE_PARAMS", List.of());
+        for (int k = 1; k <= taskManagers; k++) {
+          cluster.startTaskManagerProcess(k);
+        }
+        cluster.awaitTaskManagers(taskManagers);
+      } catch (PortTaken e) {
+        cluster.close();
+        if (attempt == START_ATTEMPTS) {
+          throw new IllegalStateException(
+              "the JobManager found a port taken " + attempt + " times in a row", e);
+        }
+        LOG.warn(
+            "Flink: the JobManager could not bind REST port {} or RPC port {} ({}); starting"
+                + " again on other ports",
+            restPort,
+            rpcPort,
+            e.getMessage());
+        continue;
+      } catch (RuntimeException | Error e) {
+        cluster.close();
+        throw e;
       }
-      cluster.awaitTaskManagers(taskManagers);
-    } catch (RuntimeException | Error e) {
-      cluster.close();
-      throw e;
+      LOG.info(
+          "Flink: session cluster (1 JobManager, {} TaskManager(s) x {} slot(s)) up at {} in {} ms;"
+              + " config and logs under {}",
+          taskManagers,
+          slotsPerTm,
+          cluster.restUrl,
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
+          dir);
+      return cluster;
     }
-    LOG.info(
-        "Flink: session cluster (1 JobManager, {} TaskManager(s) x {} slot(s)) up at {} in {} ms;"
-            + " config and logs under {}",
-        taskManagers,
-        slotsPerTm,
-        cluster.restUrl,
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
-        dir);
-    return cluster;
   }
 
   /** The REST API and web UI, on 127.0.0.1. */
@@ -439,6 +491,12 @@ public final class LocalFlinkCluster implements AutoCloseable {
     cmd.addAll(
         split(conf.getString(jm ? "env.java.opts.jobmanager" : "env.java.opts.taskmanager", "")));
     Path log = workDir.resolve("log").resolve(name + ".log");
+    Path out = workDir.resolve("log").resolve(name + ".out");
+    if (jm) {
+      for (Path file : List.of(log, out)) {
+        jobManagerLogStart.put(file, file.toFile().length());
+      }
+    }
     cmd.add("-Dlog.file=" + log);
     cmd.add("-Dlog4j.configurationFile=" + confDir.resolve("log4j.properties").toUri());
     cmd.add("-classpath");
@@ -451,8 +509,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile());
     pb.environment().putAll(environment);
     pb.redirectErrorStream(true);
-    pb.redirectOutput(
-        ProcessBuilder.Redirect.appendTo(workDir.resolve("log").resolve(name + ".out").toFile()));
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile()));
     try {
       Process p = pb.start();
       children.put(name, p);
@@ -549,15 +606,65 @@ public final class LocalFlinkCluster implements AutoCloseable {
     return paths;
   }
 
+  /**
+   * Fails if the JobManager has exited: with {@link PortTaken} when its log says a port it was
+   * given was taken, else with its errors and the end of its log, so the cause shows wherever the
+   * failure is read (a CI report, not the deleted work dir).
+   */
   private void checkAlive() {
     Process jm = children.get("jobmanager");
-    if (jm != null && !jm.isAlive()) {
-      throw new IllegalStateException(
-          "the JobManager exited with "
-              + jm.exitValue()
-              + "; see "
-              + workDir.resolve("log").resolve("jobmanager.log")
-              + " and jobmanager.out");
+    if (jm == null || jm.isAlive()) {
+      return;
+    }
+    Path log = workDir.resolve("log").resolve("jobmanager.log");
+    Path out = workDir.resolve("log").resolve("jobmanager.out");
+    List<String> lines = new ArrayList<>();
+    for (Path file : List.of(log, out)) {
+      lines.addAll(linesSince(file, jobManagerLogStart.getOrDefault(file, 0L)));
+    }
+    lines.stream()
+        .filter(l -> PORT_TAKEN.matcher(l).find())
+        .findFirst()
+        .ifPresent(
+            l -> {
+              throw new PortTaken(l.strip());
+            });
+    List<String> shown = new ArrayList<>();
+    lines.stream()
+        .filter(l -> ERROR_LINE.matcher(l).find())
+        .limit(LOG_LINES_SHOWN)
+        .forEach(shown::add);
+    shown.add("...");
+    shown.addAll(lines.subList(Math.max(0, lines.size() - LOG_LINES_SHOWN), lines.size()));
+    throw new IllegalStateException(
+        "the JobManager exited with "
+            + jm.exitValue()
+            + "; its errors and last lines in "
+            + log
+            + " and jobmanager.out:\n"
+            + String.join("\n", shown));
+  }
+
+  /**
+   * The lines of {@code file} after byte {@code from} (logs are appended across starts in one work
+   * dir); none if it does not exist or cannot be read.
+   */
+  private static List<String> linesSince(Path file, long from) {
+    try {
+      byte[] bytes = Files.readAllBytes(file);
+      int start = (int) Math.min(from, bytes.length);
+      return new String(bytes, start, bytes.length - start, StandardCharsets.UTF_8)
+          .lines()
+          .toList();
+    } catch (IOException | UncheckedIOException unreadable) {
+      return List.of();
+    }
+  }
+
+  /** The JobManager exited because a port it was given was taken (the line that says so). */
+  private static final class PortTaken extends RuntimeException {
+    PortTaken(String line) {
+      super(line);
     }
   }
 
@@ -602,11 +709,39 @@ public final class LocalFlinkCluster implements AutoCloseable {
     return s == null || s.isBlank() ? List.of() : Arrays.asList(s.trim().split("\\s+"));
   }
 
-  private static int freePort() {
+  /**
+   * A port free on 127.0.0.1 now, below the kernel's ephemeral range where possible: ports in that
+   * range are also handed out to every outgoing connection (Kafka and JDBC clients of this JVM),
+   * which can take the port between this choice and the JobManager's bind; ports below it are only
+   * taken by an explicit bind.
+   */
+  static int freePort() {
+    int below = ephemeralLow();
+    if (below > FIRST_CHOSEN_PORT + 100) {
+      for (int i = 0; i < 50; i++) {
+        int candidate = ThreadLocalRandom.current().nextInt(FIRST_CHOSEN_PORT, below);
+        try (ServerSocket s = new ServerSocket(candidate, 1, InetAddress.getByName(LOOPBACK))) {
+          return s.getLocalPort();
+        } catch (IOException taken) {
+          // Try another.
+        }
+      }
+    }
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
       return s.getLocalPort();
     } catch (IOException e) {
       throw new UncheckedIOException("no free port on " + LOOPBACK, e);
+    }
+  }
+
+  /** The first port of Linux's ephemeral range; 0 where that cannot be read. */
+  private static int ephemeralLow() {
+    try {
+      // Not Files.readString: /proc files report size 0, and it returns their first byte only.
+      String range = Files.readAllLines(EPHEMERAL_RANGE).get(0).trim();
+      return Integer.parseInt(range.split("\\s+")[0]);
+    } catch (IOException | RuntimeException notLinux) {
+      return 0;
     }
   }
 
