@@ -12,6 +12,7 @@ import java.time.LocalTime;
 import java.time.ZonedDateTime;
 import java.util.Base64;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * Renders one Debezium column value as its canonical string, the form every output carries.
@@ -34,6 +35,10 @@ final class CanonicalValue {
   static final int MAX_DECIMAL_SCALE = 16383;
 
   private static final long MILLIS_PER_DAY = 86_400_000L;
+
+  /** A Connect Decimal's scale parameter as text; compiled once, it is checked per value. */
+  private static final Pattern SCALE = Pattern.compile("-?\\d{1,9}");
+
   private static final long NANOS_PER_MILLI = 1_000_000L;
   private static final long NANOS_PER_MICRO = 1_000L;
 
@@ -322,7 +327,7 @@ final class CanonicalValue {
     if (scale.isIntegralNumber() && scale.canConvertToInt()) {
       return checkScale(scale.intValue(), where);
     }
-    if (scale.isTextual() && scale.asText().matches("-?\\d{1,9}")) {
+    if (scale.isTextual() && SCALE.matcher(scale.asText()).matches()) {
       return checkScale(Integer.parseInt(scale.asText()), where);
     }
     throw new NotDecodable("schema of " + where + " has no integer parameters.scale");

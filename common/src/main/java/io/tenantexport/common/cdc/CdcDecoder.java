@@ -44,6 +44,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -113,6 +114,10 @@ public final class CdcDecoder implements Serializable {
       JSON.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private static final Set<String> OPS = Set.of("c", "u", "d", "r");
+
+  // Compiled once: String.matches compiles its pattern on every call, and these run per record.
+  private static final Pattern LSN = Pattern.compile("\\d{1,19}");
+  private static final Pattern BINLOG_INDEX = Pattern.compile("\\d{1,18}");
 
   /** Stands in for a known schema object at the start of an envelope (see readEnvelope). */
   private static final byte[] STAND_IN = "{\"schema\":{}".getBytes(StandardCharsets.US_ASCII);
@@ -622,7 +627,7 @@ public final class CdcDecoder implements Serializable {
             String snapshot = source.path("snapshot").asText("false");
             return snapshot.equals("false") ? lsn : 0L;
           }
-          if (first.isTextual() && first.asText().matches("\\d{1,19}")
+          if (first.isTextual() && LSN.matcher(first.asText()).matches()
               || first.isIntegralNumber()) {
             return Long.parseLong(first.asText());
           }
@@ -641,7 +646,7 @@ public final class CdcDecoder implements Serializable {
      */
     private long binlogIndex(String file, String where) throws Reject {
       String suffix = file.substring(file.lastIndexOf('.') + 1);
-      if (!suffix.matches("\\d{1,18}")) {
+      if (!BINLOG_INDEX.matcher(suffix).matches()) {
         throw new Reject(
             QuarantineReason.INVALID_ENVELOPE,
             "source.file of " + where + " has no numeric binlog index after its last '.'");
