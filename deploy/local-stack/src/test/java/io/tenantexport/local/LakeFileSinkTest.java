@@ -12,11 +12,17 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.metrics.SimpleCounter;
+import org.apache.parquet.column.Encoding;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.metadata.BlockMetaData;
+import org.apache.parquet.hadoop.metadata.ColumnChunkMetaData;
+import org.apache.parquet.io.LocalInputFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -142,6 +148,49 @@ class LakeFileSinkTest {
             List.of(a1.get(0), a1.get(1), b.get(0), a2.get(0)).stream()
                 .map(LakeRecord::getEventId)
                 .toList());
+    w.close();
+  }
+
+  @Test
+  void theEventIdAndPositionColumnsAreWrittenWithoutADictionaryTheOthersWithOne() throws Exception {
+    LakeFileSink sink = sink();
+    var w = writer(sink);
+    List<LakeRecord> rows = new ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      // Repeating values, which Parquet would dictionary-encode: the unique columns must be plain
+      // by the writer's setting, not because a dictionary did not pay off (it never does for them
+      // in production, but Parquet only finds that out after a page's worth of values).
+      LakeRecord r = row("t1", "2026-11-20");
+      r.setEventId("e" + i % 5);
+      r.setSourcePosition("pg:lsn=" + i % 5);
+      rows.add(r);
+    }
+    write(w, rows);
+    List<Committer.CommitRequest<LakeFileSink.PendingFile>> requests = new ArrayList<>();
+    w.prepareCommit().forEach(f -> requests.add(new Request<>(f)));
+    try (Committer<LakeFileSink.PendingFile> committer = sink.createCommitter(null)) {
+      committer.commit(requests);
+    }
+    List<Path> files = LakeFiles.committedFiles(lake);
+    assertThat(files).hasSize(1);
+    Map<String, Boolean> dictionary = new TreeMap<>();
+    try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(files.get(0)))) {
+      for (BlockMetaData block : reader.getFooter().getBlocks()) {
+        for (ColumnChunkMetaData c : block.getColumns()) {
+          dictionary.merge(
+              c.getPath().toDotString(),
+              c.getEncodings().stream().anyMatch(Encoding::usesDictionary),
+              Boolean::logicalOr);
+        }
+      }
+    }
+    assertThat(dictionary)
+        .containsEntry("event_id", false)
+        .containsEntry("source_position", false)
+        .containsEntry("tenant_id", true)
+        .containsEntry("source_table", true)
+        .containsEntry("columns.key_value.key", true);
+    assertThat(LakeFiles.readAll(lake)).hasSize(500);
     w.close();
   }
 

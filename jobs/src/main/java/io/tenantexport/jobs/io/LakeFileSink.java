@@ -90,15 +90,29 @@ public final class LakeFileSink
     return new PendingFileSerializer();
   }
 
+  /**
+   * Columns whose every value is distinct: no dictionary for them. Why: Parquet dictionary-encodes
+   * each column of each row group until the dictionary outgrows its page (1 MiB) and only then
+   * falls back to plain, so a unique column paid a hash insert per value for nothing (a file of a
+   * busy tenant), or kept a dictionary as large as its data (a quiet tenant's small file). The
+   * other columns (tenant, table, op, the image's column names and values) repeat and keep theirs.
+   */
+  static final List<String> UNIQUE_COLUMNS = List.of("event_id", "source_position");
+
   static ParquetWriterFactory<LakeRecord> parquet(long rowGroupBytes) {
     return new ParquetWriterFactory<>(
-        out ->
-            AvroParquetWriter.<LakeRecord>builder(out)
-                .withSchema(LakeRecord.getClassSchema())
-                .withDataModel(SpecificData.get())
-                .withConf(HadoopDefaults.CONF)
-                .withRowGroupSize(rowGroupBytes)
-                .build());
+        out -> {
+          AvroParquetWriter.Builder<LakeRecord> b =
+              AvroParquetWriter.<LakeRecord>builder(out)
+                  .withSchema(LakeRecord.getClassSchema())
+                  .withDataModel(SpecificData.get())
+                  .withConf(HadoopDefaults.CONF)
+                  .withRowGroupSize(rowGroupBytes);
+          for (String column : UNIQUE_COLUMNS) {
+            b = b.withDictionaryEncoding(column, false);
+          }
+          return b.build();
+        });
   }
 
   /**
