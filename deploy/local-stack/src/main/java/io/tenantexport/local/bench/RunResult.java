@@ -24,9 +24,11 @@ import java.util.Map;
  * @param maxFilesPerTenantHour the busiest tenant's files per hour of event time
  * @param medianFileKiB median visible lake file size, KiB
  * @param stateBytesPerTenant state size of the last completed checkpoint ÷ tenants
- * @param warehouseRows (c): rollup rows in the warehouse after the run
- * @param inJobRowsPerSecond (c): those rows ÷ the job's wall time
- * @param standaloneRowsPerSecond (c): the same rows upserted again outside the job ({@link
+ * @param warehouseRows (c): rollup rows the run left in the warehouse, widened to at least {@link
+ *     WarehouseBaseline#MIN_ROWS} (the rows both warehouse figures write)
+ * @param sinkAloneRowsPerSecond (c): job (w)'s read rate in full flow: those rows written by the
+ *     pipeline's warehouse sink alone ({@code WarehouseSinkJob})
+ * @param standaloneRowsPerSecond (c): the same rows upserted outside any job ({@link
  *     WarehouseBaseline})
  */
 record RunResult(
@@ -45,7 +47,7 @@ record RunResult(
     double medianFileKiB,
     double stateBytesPerTenant,
     double warehouseRows,
-    double inJobRowsPerSecond,
+    double sinkAloneRowsPerSecond,
     double standaloneRowsPerSecond) {
 
   boolean finished() {
@@ -65,7 +67,7 @@ record RunResult(
     m.put("median_file_kib", json(medianFileKiB));
     m.put("checkpoint_state_bytes_per_tenant", json(stateBytesPerTenant));
     m.put("warehouse_rows", json(warehouseRows));
-    m.put("warehouse_rows_per_second_in_job", json(inJobRowsPerSecond));
+    m.put("warehouse_rows_per_second_sink_alone", json(sinkAloneRowsPerSecond));
     m.put("warehouse_rows_per_second_standalone", json(standaloneRowsPerSecond));
     return m;
   }
