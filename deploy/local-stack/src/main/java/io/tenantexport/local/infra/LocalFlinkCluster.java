@@ -74,9 +74,12 @@ public final class LocalFlinkCluster implements AutoCloseable {
   /** Lines of a JobManager log that say why it failed. */
   private static final Pattern ERROR_LINE = Pattern.compile(" ERROR |Caused by:|Exception: ");
 
-  /** How the JobManager's log says a port was taken (RPC: Pekko's bind; REST: Netty's). */
+  /**
+   * How the JobManager's start-up failure says a port it was given was taken (REST: Netty's bind;
+   * RPC: Pekko's), and only that: another failure that happens to log a bind error is not retried.
+   */
   private static final Pattern PORT_TAKEN =
-      Pattern.compile("BindException|Address already in use|Could not start rest endpoint");
+      Pattern.compile("Could not start (rest endpoint|actor system) on any port in port range");
 
   private static final Path EPHEMERAL_RANGE = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
 
@@ -278,7 +281,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
         LOG.info("Flink: TaskManager {} registered at {}", taskManagerId(k), path);
         return;
       }
-      checkAlive();
+      checkAlive(false);
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException(
             "TaskManager "
@@ -568,7 +571,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
     long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
     String last = "no answer yet";
     while (true) {
-      checkAlive();
+      checkAlive(true);
       try {
         JsonNode overview = get("/overview");
         last = overview.toString();
@@ -607,11 +610,11 @@ public final class LocalFlinkCluster implements AutoCloseable {
   }
 
   /**
-   * Fails if the JobManager has exited: with {@link PortTaken} when its log says a port it was
-   * given was taken, else with its errors and the end of its log, so the cause shows wherever the
-   * failure is read (a CI report, not the deleted work dir).
+   * Fails if the JobManager has exited: while {@code starting}, with {@link PortTaken} when its log
+   * says a port it was given was taken; else with its errors and the end of its log, so the cause
+   * shows wherever the failure is read (a CI report, not the deleted work dir).
    */
-  private void checkAlive() {
+  private void checkAlive(boolean starting) {
     Process jm = children.get("jobmanager");
     if (jm == null || jm.isAlive()) {
       return;
@@ -622,13 +625,15 @@ public final class LocalFlinkCluster implements AutoCloseable {
     for (Path file : List.of(log, out)) {
       lines.addAll(linesSince(file, jobManagerLogStart.getOrDefault(file, 0L)));
     }
-    lines.stream()
-        .filter(l -> PORT_TAKEN.matcher(l).find())
-        .findFirst()
-        .ifPresent(
-            l -> {
-              throw new PortTaken(l.strip());
-            });
+    if (starting) {
+      lines.stream()
+          .filter(l -> PORT_TAKEN.matcher(l).find())
+          .findFirst()
+          .ifPresent(
+              l -> {
+                throw new PortTaken(l.strip());
+              });
+    }
     List<String> shown = new ArrayList<>();
     lines.stream()
         .filter(l -> ERROR_LINE.matcher(l).find())
