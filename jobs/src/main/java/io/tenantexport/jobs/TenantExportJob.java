@@ -19,17 +19,25 @@ public final class TenantExportJob {
   private TenantExportJob() {}
 
   public static void main(String[] args) throws Exception {
+    JobConfig config = config(args);
+    LOG.info("Starting with {}", config);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    TenantExportPipeline.configure(env, config);
+    TenantExportPipeline.build(env, config, ProductionIo.create(config));
+    env.execute(config.jobName());
+  }
+
+  /**
+   * The configuration from the jar's arguments, {@code [--config file] [--key=value ...]}, and this
+   * process's environment (the password).
+   */
+  public static JobConfig config(String[] args) {
     Path file = null;
     String[] rest = args;
     if (args.length >= 2 && args[0].equals("--config")) {
       file = Path.of(args[1]);
       rest = Arrays.copyOfRange(args, 2, args.length);
     }
-    JobConfig config = JobConfig.load(file, rest, System.getenv());
-    LOG.info("Starting with {}", config);
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    TenantExportPipeline.configure(env, config);
-    TenantExportPipeline.build(env, config, ProductionIo.create(config));
-    env.execute(config.jobName());
+    return JobConfig.load(file, rest, System.getenv());
   }
 }

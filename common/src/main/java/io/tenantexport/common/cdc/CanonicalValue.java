@@ -36,11 +36,11 @@ final class CanonicalValue {
 
   private static final long MILLIS_PER_DAY = 86_400_000L;
 
-  /** A Connect Decimal's scale parameter as text; compiled once, it is checked per value. */
-  private static final Pattern SCALE = Pattern.compile("-?\\d{1,9}");
-
   private static final long NANOS_PER_MILLI = 1_000_000L;
   private static final long NANOS_PER_MICRO = 1_000L;
+
+  /** A Connect Decimal's scale parameter as text; compiled once, it is checked per value. */
+  private static final Pattern SCALE = Pattern.compile("-?\\d{1,9}");
 
   private CanonicalValue() {}
 

@@ -1,11 +1,10 @@
 package io.tenantexport.jobs.bench;
 
+import io.tenantexport.jobs.TenantExportJob;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.jobs.pipeline.TenantExportPipeline;
 import io.tenantexport.schemas.WarehouseRollup;
-import java.nio.file.Path;
-import java.util.Arrays;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -22,21 +21,16 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * io.tenantexport.jobs.TenantExportJob}): the same checkpointing and parallelism ({@link
  * TenantExportPipeline#configure}) and the same sink ({@link ProductionIo#warehouse}: statement,
  * batch size and interval, retries, login). {@code kafka.topics} names the topic holding the
- * rollups as Avro binary values, read from the earliest offsets to the end offsets seen at start.
- * The source is named {@code cdc-source} like every benchmark job's Kafka source, which is what the
- * benchmark samples for the read rate.
+ * rollups as Avro binary values, always read from the earliest offsets to the end offsets seen at
+ * start ({@code kafka.starting_offsets} and {@code kafka.bounded} do not apply). The source is
+ * named {@code cdc-source} like every benchmark job's Kafka source, which is what the benchmark
+ * samples for the read rate.
  */
 public final class WarehouseSinkJob {
   private WarehouseSinkJob() {}
 
   public static void main(String[] args) throws Exception {
-    Path file = null;
-    String[] rest = args;
-    if (args.length >= 2 && args[0].equals("--config")) {
-      file = Path.of(args[1]);
-      rest = Arrays.copyOfRange(args, 2, args.length);
-    }
-    JobConfig c = JobConfig.load(file, rest, System.getenv());
+    JobConfig c = TenantExportJob.config(args);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     TenantExportPipeline.configure(env, c);
     KafkaSource<WarehouseRollup> source =
@@ -48,11 +42,9 @@ public final class WarehouseSinkJob {
             .setStartingOffsets(OffsetsInitializer.earliest())
             .setBounded(OffsetsInitializer.latest())
             .build();
-    env.fromSource(source, WatermarkStrategy.noWatermarks(), "cdc-source")
-        .uid("cdc-source")
-        .sinkTo(ProductionIo.warehouse(c))
-        .uid("warehouse-sink")
-        .name("warehouse (PostgreSQL)");
+    TenantExportPipeline.writeWarehouse(
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "cdc-source").uid("cdc-source"),
+        ProductionIo.warehouse(c));
     env.execute(c.jobName());
   }
 }

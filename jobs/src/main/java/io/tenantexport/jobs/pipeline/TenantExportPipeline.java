@@ -24,6 +24,7 @@ import io.tenantexport.schemas.WarehouseRollup;
 import java.time.Instant;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
@@ -71,6 +72,16 @@ public final class TenantExportPipeline {
     // decoding operator are raw, unredacted CDC payloads: they must never reach a checkpoint.
     conf.set(CheckpointingOptions.ENABLE_UNALIGNED, false);
     env.configure(conf);
+  }
+
+  /**
+   * Attaches the warehouse sink as the pipeline does: its uid is savepoint identity and its name
+   * metric identity, and the benchmark's sink-alone job ({@code WarehouseSinkJob}) attaches the
+   * same sink through here.
+   */
+  public static void writeWarehouse(
+      DataStream<WarehouseRollup> rollups, Sink<WarehouseRollup> sink) {
+    rollups.sinkTo(sink).uid("warehouse-sink").name("warehouse (PostgreSQL)");
   }
 
   /**
@@ -210,7 +221,7 @@ public final class TenantExportPipeline {
                 new AvroTypeInfo<>(WarehouseRollup.class))
             .uid("warehouse-guard")
             .name("warehouse tenant guard");
-    rollups.sinkTo(io.warehouse()).uid("warehouse-sink").name("warehouse (PostgreSQL)");
+    writeWarehouse(rollups, io.warehouse());
 
     DataStream<QuarantineRecord> quarantined =
         decoded

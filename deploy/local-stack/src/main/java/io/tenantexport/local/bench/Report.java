@@ -137,7 +137,9 @@ final class Report {
       sb.append('\n');
     }
     sb.append(
-        "\n| tenants | rows (c)'s rollups, widened | (w) sink alone rows/s | standalone upsert rows/s"
+        "\n| tenants | (c) rollup rows (both sides write them widened to ≥ "
+            + WarehouseBaseline.MIN_ROWS
+            + ") | (w) sink alone rows/s | standalone upsert rows/s"
             + " (batch "
             + WarehouseBaseline.BATCH
             + ") | sink alone ÷ standalone (target ≥ 0.7) |\n");

@@ -24,11 +24,11 @@ import java.util.Map;
  * @param maxFilesPerTenantHour the busiest tenant's files per hour of event time
  * @param medianFileKiB median visible lake file size, KiB
  * @param stateBytesPerTenant state size of the last completed checkpoint ÷ tenants
- * @param warehouseRows (c): rollup rows the run left in the warehouse, widened to at least {@link
- *     WarehouseBaseline#MIN_ROWS} (the rows both warehouse figures write)
- * @param sinkAloneRowsPerSecond (c): job (w)'s read rate in full flow: those rows written by the
- *     pipeline's warehouse sink alone ({@code WarehouseSinkJob})
- * @param standaloneRowsPerSecond (c): the same rows upserted outside any job ({@link
+ * @param warehouseRows (c): rollup rows the run left in the warehouse
+ * @param sinkAloneRowsPerSecond (c): job (w)'s read rate in full flow: those rows, widened to at
+ *     least {@link WarehouseBaseline#MIN_ROWS}, written by the pipeline's warehouse sink alone
+ *     ({@code WarehouseSinkJob})
+ * @param standaloneRowsPerSecond (c): the same widened rows upserted outside any job ({@link
  *     WarehouseBaseline})
  */
 record RunResult(

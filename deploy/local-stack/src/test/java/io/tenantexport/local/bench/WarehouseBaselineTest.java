@@ -3,6 +3,7 @@ package io.tenantexport.local.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tenantexport.schemas.WarehouseRollup;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -74,7 +75,7 @@ class WarehouseBaselineTest {
     for (ProducerRecord<byte[], byte[]> r : records) {
       assertThat(r.topic()).isEqualTo("r");
       back.add(reader.read(null, DecoderFactory.get().binaryDecoder(r.value(), null)));
-      assertThat(new String(r.key(), java.nio.charset.StandardCharsets.UTF_8))
+      assertThat(new String(r.key(), StandardCharsets.UTF_8))
           .isEqualTo(back.get(back.size() - 1).getTenantId());
     }
     assertThat(back).isEqualTo(rows);
