@@ -48,6 +48,12 @@ public final class JobConfig implements Serializable {
    */
   static final Duration MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
 
+  /**
+   * Default of {@code job.cached_windows}: enough for the open windows of a thousand busy tenants
+   * on two subtasks; a window of a few dozen cells is a few KB, so a few MB of heap.
+   */
+  public static final int DEFAULT_CACHED_WINDOWS = 1024;
+
   /** Known keys and their defaults (null: required). */
   private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
 
@@ -59,6 +65,7 @@ public final class JobConfig implements Serializable {
     DEFAULTS.put("job.checkpoint_interval", "10s");
     DEFAULTS.put("job.idle_timeout", "5m");
     DEFAULTS.put("job.orphan_timeout", "10m");
+    DEFAULTS.put("job.cached_windows", Integer.toString(DEFAULT_CACHED_WINDOWS));
     DEFAULTS.put("job.export_version", "");
     DEFAULTS.put("job.tenants", "");
     DEFAULTS.put("spec", null);
@@ -118,6 +125,7 @@ public final class JobConfig implements Serializable {
   private final int maxParallelism;
   private final Duration checkpointInterval;
   private final Duration idleTimeout;
+  private final int cachedWindows;
   private final Duration orphanTimeout;
   private final ExportSpec spec;
   private final String bootstrapServers;
@@ -158,6 +166,7 @@ public final class JobConfig implements Serializable {
     this.maxParallelism = v.positiveInt("job.max_parallelism");
     this.checkpointInterval = v.duration("job.checkpoint_interval");
     this.idleTimeout = v.duration("job.idle_timeout");
+    this.cachedWindows = v.positiveInt("job.cached_windows");
     this.orphanTimeout = v.duration("job.orphan_timeout");
     this.spec =
         v.raw("job.export_version").isEmpty()
@@ -591,6 +600,14 @@ public final class JobConfig implements Serializable {
   }
 
   /**
+   * Open windows each window subtask keeps deserialized between checkpoints (those of the tenants
+   * that changed last); the window operator's heap grows with it times the cells per window.
+   */
+  public int cachedWindows() {
+    return cachedWindows;
+  }
+
+  /**
    * How long a change that names no tenant waits for its row to be attributed before quarantine.
    */
   public Duration orphanTimeout() {
@@ -732,6 +749,7 @@ public final class JobConfig implements Serializable {
     m.put("job.max_parallelism", maxParallelism);
     m.put("job.checkpoint_interval", checkpointInterval);
     m.put("job.idle_timeout", idleTimeout);
+    m.put("job.cached_windows", cachedWindows);
     m.put("job.orphan_timeout", orphanTimeout);
     m.put("spec", spec.source() + " (version " + spec.version() + ")");
     m.put("kafka.bootstrap_servers", bootstrapServers);

@@ -77,17 +77,24 @@ public final class TenantWindowAggregator
   private transient AttemptStart attempt;
   private transient Consumer<String> setCurrentKey;
 
-  public TenantWindowAggregator(ExportSpec spec, String jobVersion, long idleTimeoutMs) {
-    this(spec, jobVersion, idleTimeoutMs, CACHED_WINDOWS);
-  }
-
-  /** With {@code cachedWindows} windows kept deserialized per subtask (tests evict with 1). */
-  TenantWindowAggregator(
+  /**
+   * @param cachedWindows open windows kept deserialized per subtask ({@code job.cached_windows};
+   *     tests evict with 1)
+   */
+  public TenantWindowAggregator(
       ExportSpec spec, String jobVersion, long idleTimeoutMs, int cachedWindows) {
+    if (cachedWindows < 1) {
+      throw new IllegalArgumentException("cachedWindows must be at least 1, got " + cachedWindows);
+    }
     this.spec = spec;
     this.jobVersion = jobVersion;
     this.idleTimeoutMs = idleTimeoutMs;
     this.cachedWindows = cachedWindows;
+  }
+
+  /** Open windows kept deserialized per subtask, as configured. */
+  int cachedWindows() {
+    return cachedWindows;
   }
 
   /** State name of the tenant's clock; part of the savepoint layout. */
@@ -206,13 +213,6 @@ public final class TenantWindowAggregator
     }
     clockState.update(clock);
   }
-
-  /**
-   * How many windows each subtask keeps deserialized ({@link WriteBehindWindows}): enough for the
-   * open windows of a thousand busy tenants on two subtasks; a window of a few dozen cells is a few
-   * KB, so a few MB of heap.
-   */
-  static final int CACHED_WINDOWS = 1024;
 
   /** Called by {@link TenantWindowOperator} before {@code open}: how to switch the current key. */
   void runBy(Consumer<String> setCurrentKey) {

@@ -158,7 +158,8 @@ public final class TenantExportPipeline {
                 "per-tenant windows",
                 new AvroTypeInfo<>(LakeRecord.class),
                 new TenantWindowOperator(
-                    new TenantWindowAggregator(spec, c.jobVersion(), c.idleTimeout().toMillis())))
+                    new TenantWindowAggregator(
+                        spec, c.jobVersion(), c.idleTimeout().toMillis(), c.cachedWindows())))
             .uid("tenant-windows");
 
     // Guards run chained behind the tenant-keyed operator: last check before anything is written.

@@ -25,6 +25,19 @@ class JobConfigTest {
     assertThat(c.checkpointInterval()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.spec().tables()).containsKey("orders"); // spec path resolved next to the file
     assertThat(c.warehousePassword()).isEqualTo("s3cret");
+    assertThat(c.cachedWindows()).isEqualTo(JobConfig.DEFAULT_CACHED_WINDOWS);
+  }
+
+  @Test
+  void theWindowCacheSizeIsASettingOfAtLeastOneWindow() {
+    JobConfig c = JobConfig.load(FILE, new String[] {"--job.cached_windows=16"}, Map.of());
+    assertThat(c.cachedWindows()).isEqualTo(16);
+    assertThat(c.toString()).contains("job.cached_windows=16");
+    assertThatThrownBy(
+            () -> JobConfig.load(FILE, new String[] {"--job.cached_windows=0"}, Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "job.cached_windows = '0' (flag --job.cached_windows): must be a positive integer");
   }
 
   @Test

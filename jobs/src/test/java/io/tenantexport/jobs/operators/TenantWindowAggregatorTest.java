@@ -7,18 +7,26 @@ import static io.tenantexport.jobs.operators.TestChanges.viewInsert;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tenantexport.common.Ids;
+import io.tenantexport.jobs.config.JobConfig;
+import io.tenantexport.jobs.pipeline.ProductionIo;
+import io.tenantexport.jobs.pipeline.TenantExportPipeline;
 import io.tenantexport.schemas.AuditEvent;
 import io.tenantexport.schemas.AuditType;
 import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.Disposition;
 import io.tenantexport.schemas.LakeRecord;
 import io.tenantexport.schemas.WarehouseRollup;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamNode;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.api.operators.SimpleOperatorFactory;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
@@ -44,7 +52,7 @@ class TenantWindowAggregatorTest {
 
   private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord>
       newHarness() throws Exception {
-    return newHarness(TenantWindowAggregator.CACHED_WINDOWS);
+    return newHarness(JobConfig.DEFAULT_CACHED_WINDOWS);
   }
 
   private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord> newHarness(
@@ -410,7 +418,7 @@ class TenantWindowAggregatorTest {
   @Test
   void windowsEvictedFromMemoryAreWrittenUnderTheirOwnTenant() throws Exception {
     List<ChangeEvent> input = interleavedTenants();
-    List<String> golden = exportOf(input, TenantWindowAggregator.CACHED_WINDOWS, 0);
+    List<String> golden = exportOf(input, JobConfig.DEFAULT_CACHED_WINDOWS, 0);
     // acme's first window: creates 0, 3, 6, the update of 0 and views 0, 3, 6.
     assertThat(golden)
         .anyMatch(
@@ -425,17 +433,39 @@ class TenantWindowAggregatorTest {
   @Test
   void aCheckpointHoldsEveryWindowChangedSinceTheLastOne() throws Exception {
     List<ChangeEvent> input = interleavedTenants();
-    List<String> golden = exportOf(input, TenantWindowAggregator.CACHED_WINDOWS, 0);
+    List<String> golden = exportOf(input, JobConfig.DEFAULT_CACHED_WINDOWS, 0);
 
-    assertThat(exportOf(input, TenantWindowAggregator.CACHED_WINDOWS, 5)).isEqualTo(golden);
+    assertThat(exportOf(input, JobConfig.DEFAULT_CACHED_WINDOWS, 5)).isEqualTo(golden);
     assertThat(exportOf(input, 1, 4)).isEqualTo(golden);
+  }
+
+  @Test
+  void thePipelinesWindowOperatorKeepsAsManyWindowsAsConfigured() {
+    JobConfig c =
+        JobConfig.load(
+            Path.of("../deploy/job.yaml"),
+            new String[] {"--job.cached_windows=7"},
+            Map.of(JobConfig.PASSWORD_ENV, "unused"));
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    TenantExportPipeline.configure(env, c);
+    TenantExportPipeline.build(env, c, ProductionIo.create(c));
+    List<Integer> cached = new ArrayList<>();
+    for (StreamNode n : env.getStreamGraph().getStreamNodes()) {
+      if (n.getOperatorFactory() instanceof SimpleOperatorFactory<?> f
+          && f.getOperator() instanceof TenantWindowOperator w) {
+        cached.add(((TenantWindowAggregator) w.getUserFunction()).cachedWindows());
+      }
+    }
+    assertThat(cached).containsExactly(7);
   }
 
   @Test
   void theAggregatorRefusesToRunOutsideItsOperator() throws Exception {
     var plain =
         new KeyedOneInputStreamOperatorTestHarness<>(
-            new KeyedProcessOperator<>(new TenantWindowAggregator(TestChanges.SPEC, "test", IDLE)),
+            new KeyedProcessOperator<>(
+                new TenantWindowAggregator(
+                    TestChanges.SPEC, "test", IDLE, JobConfig.DEFAULT_CACHED_WINDOWS)),
             ChangeEvent::getTenantId,
             Types.STRING);
     org.assertj.core.api.Assertions.assertThatThrownBy(plain::open)
