@@ -1,5 +1,6 @@
 package io.tenantexport.local.v2;
 
+import io.tenantexport.jobs.TenantExportJob;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.jobs.pipeline.TenantExportPipeline;
@@ -18,7 +19,7 @@ public final class CheckpointFailingJob {
   private CheckpointFailingJob() {}
 
   public static void main(String[] args) throws Exception {
-    JobConfig config = TenantExportJobV2.config(args);
+    JobConfig config = TenantExportJob.config(args);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     TenantExportPipeline.configure(env, config);
     DataStream<ChangeEvent> changes =

@@ -1,14 +1,13 @@
 package io.tenantexport.local.v2;
 
 import io.tenantexport.common.Ids;
+import io.tenantexport.jobs.TenantExportJob;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.operators.SinkGuard;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.jobs.pipeline.TenantExportPipeline;
 import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.WarehouseRollup;
-import java.nio.file.Path;
-import java.util.Arrays;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -23,7 +22,7 @@ public final class TenantExportJobV2 {
   private TenantExportJobV2() {}
 
   public static void main(String[] args) throws Exception {
-    JobConfig config = config(args);
+    JobConfig config = TenantExportJob.config(args);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     TenantExportPipeline.configure(env, config);
     TenantExportPipeline.Built built =
@@ -58,16 +57,5 @@ public final class TenantExportJobV2 {
         .uid("v2-changes-sink")
         .name("v2: warehouse (PostgreSQL)");
     env.execute(config.jobName());
-  }
-
-  /** The configuration from {@code --config <file> [--key=value ...]}, as the v1 job reads it. */
-  static JobConfig config(String[] args) {
-    Path file = null;
-    String[] rest = args;
-    if (args.length >= 2 && args[0].equals("--config")) {
-      file = Path.of(args[1]);
-      rest = Arrays.copyOfRange(args, 2, args.length);
-    }
-    return JobConfig.load(file, rest, System.getenv());
   }
 }
