@@ -1151,6 +1151,74 @@ class CdcDecoderTest {
           .isEqualTo(new DecodeResult.Decoded(again));
     }
 
+    /**
+     * The wrapped orders insert's bytes with {@code from} (present once) replaced by {@code to}.
+     */
+    private RawRecord ordersCreateWith(long offset, String from, String to) {
+      String text = new String(ordersCreate(v -> {}).value(), StandardCharsets.UTF_8);
+      assertThat(text.indexOf(from)).as("%s in the fixture", from).isNotNegative();
+      assertThat(text.indexOf(from)).isEqualTo(text.lastIndexOf(from));
+      return record(
+          ORDERS_TOPIC,
+          0,
+          offset,
+          ordersCreate(v -> {}).key(),
+          text.replace(from, to).getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void payloadMembersTheDecoderDoesNotReadChangeNothingYetAreCheckedAsIfRead() {
+      ChangeEvent plain = decoded(ordersCreate(v -> {}));
+      // source.xmin, source.version and payload.ts_us are parsed, not read: any value decodes
+      // alike.
+      String xmin = "\"xmin\":null";
+      ChangeEvent extra =
+          decoded(
+              ordersCreateWith(
+                  17,
+                  xmin,
+                  "\"xmin\":{\"a\":[1,2.50,{\"b\":null,\"c\":\"x\"}],\"d\":true},\"more\":[]"));
+      extra.setRawValue(plain.getRawValue());
+      assertThat(extra).isEqualTo(plain);
+
+      // What reading them as a tree would refuse is still refused, the same way.
+      assertThat(
+              rejected(
+                      ordersCreateWith(18, xmin, "\"xmin\":{\"a\":1,\"a\":2}"),
+                      QuarantineReason.UNDECODABLE_JSON)
+                  .reason())
+          .contains("duplicate field");
+      assertThat(
+              rejected(
+                      ordersCreateWith(19, xmin, "\"xmin\":null,\"xmin\":null"),
+                      QuarantineReason.UNDECODABLE_JSON)
+                  .reason())
+          .contains("duplicate field");
+      for (String beyondDecimal :
+          List.of("\"xmin\":1e-2147483648", "\"xmin\":{\"a\":[0,[1E+2147483648]]}")) {
+        assertThat(
+                rejected(
+                        ordersCreateWith(20, xmin, beyondDecimal),
+                        QuarantineReason.UNDECODABLE_JSON)
+                    .reason())
+            .as(beyondDecimal)
+            .contains("exponent is beyond the range of a decimal");
+      }
+      assertThat(
+              rejected(
+                      ordersCreateWith(21, xmin, "\"xmin\":" + "[".repeat(1001) + "]".repeat(1001)),
+                      QuarantineReason.UNDECODABLE_JSON)
+                  .reason())
+          .contains("exceeds the JSON parser's limits");
+      assertThat(
+              rejected(
+                      ordersCreateWith(22, xmin, "\"xmin\":[1,}"),
+                      QuarantineReason.UNDECODABLE_JSON)
+                  .reason())
+          .contains("is not valid JSON");
+      assertThat(decoded(ordersCreate(v -> {}))).isEqualTo(plain);
+    }
+
     @Test
     void aKnownSchemaWithADuplicateFieldOrTrailingBytesIsStillRefused() {
       RawRecord valid = ordersCreate(v -> {});
@@ -1199,6 +1267,15 @@ class CdcDecoderTest {
           decoded(
               ordersCreate(v -> obj(v, "/payload/source").put("sequence", "[null,\"24023128\"]")));
       assertThat(e.getPosition()).containsExactly(24023128L, 24023128L, 1L);
+      // A snapshot row of the same wrapped envelope ranks before every streamed change.
+      ChangeEvent snapshot =
+          decoded(
+              ordersCreate(
+                  v ->
+                      obj(v, "/payload/source")
+                          .put("sequence", "[null,\"24023128\"]")
+                          .put("snapshot", "last")));
+      assertThat(snapshot.getPosition()).containsExactly(0L, 24023128L, 1L);
     }
 
     @Test
