@@ -63,6 +63,12 @@ public final class Benchmark {
   private static final String FULL_PIPELINE = "io.tenantexport.jobs.TenantExportJob";
   private static final int ROLLUP_BATCH = 20_000;
 
+  /**
+   * A measured run whose TaskManagers spent more of their CPU than this in the JIT compiler was not
+   * warm (a warm (c) run at 10 tenants spends a few per cent there; its first run, over a third).
+   */
+  static final double JIT_WARNING_SHARE = 0.10;
+
   /** The command's options; see {@link #USAGE}. */
   record Options(
       List<Integer> tenants,
@@ -92,7 +98,8 @@ public final class Benchmark {
           "  --events 600000            input records per tenant count (shorter runs measure the JIT)",
           "  --parallelism 2            of every job",
           "  --checkpoint-interval 10s  of every job (exactly-once)",
-          "  --warmups 1                runs of (a), (b), (c) before measuring, discarded",
+          "  --warmups 2                runs of (a), (b), (c) before measuring, discarded (the",
+          "                             JIT compiles through the first two; see JIT % of CPU)",
           "  --repetitions 3            measured runs of each job per tenant count; medians reported",
           "  --out bench-results        results.md, results.json, the cluster's logs, the inputs",
           "  --task-managers 2          TaskManager JVMs (slots: parallelism / task managers)",
@@ -381,6 +388,7 @@ public final class Benchmark {
             RunProbe.steadyRate(outcome.readSamples(), data.events(), 0.1, 0.9),
             data.events() / (outcome.wallMillis() / 1000.0),
             outcome.cpuSeconds() / (data.events() / 1e6),
+            outcome.jitSeconds() / outcome.cpuSeconds(),
             outcome.peakHeapBytes() / (1 << 20),
             scan == null ? Double.NaN : scan.files(),
             scan == null ? Double.NaN : scan.medianFilesPerTenantHour(hours),
@@ -391,6 +399,12 @@ public final class Benchmark {
             sinkAlone,
             standalone);
     LOG.info("Bench: {} {}", name, r);
+    if (run.startsWith("r") && r.jitShareOfCpu() > JIT_WARNING_SHARE) {
+      LOG.warn(
+          "Bench: {} spent {} % of its CPU in the JIT compiler: the cluster was not warm, so its"
+              + " figures are low; more --warmups help",
+          name, String.format("%.0f", 100 * r.jitShareOfCpu()));
+    }
     // The figures are taken; a 100,000-tenant lake is many files, and each run writes its own.
     deleteTree(work.resolve(name));
     return r;
@@ -557,7 +571,7 @@ public final class Benchmark {
     m.put("events", "600000");
     m.put("parallelism", "2");
     m.put("checkpoint-interval", "10s");
-    m.put("warmups", "1");
+    m.put("warmups", "2");
     m.put("repetitions", "3");
     m.put("out", "bench-results");
     m.put("task-managers", "2");

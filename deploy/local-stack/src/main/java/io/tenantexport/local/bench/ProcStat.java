@@ -3,8 +3,12 @@ package io.tenantexport.local.bench;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * CPU time a process has used, from Linux's {@code /proc/<pid>/stat}: user plus system time of all
@@ -44,6 +48,53 @@ final class ProcStat {
       throw new IllegalArgumentException(
           where + ": utime/stime are not numbers: '" + f[11] + "', '" + f[12] + "'", e);
     }
+  }
+
+  /**
+   * utime + stime of each JIT compiler thread of {@code pid} ({@code C1 CompilerThread*}, {@code C2
+   * CompilerThread*}; the kernel shows a thread name's first 15 bytes), in clock ticks, by thread
+   * id. The JVM starts and ends compiler threads as the JIT's queue grows and shrinks, so compare
+   * two readings with {@link #grown}.
+   */
+  static Map<Long, Long> jitTicks(long pid) {
+    Path tasks = Path.of("/proc", Long.toString(pid), "task");
+    Map<Long, Long> ticks = new HashMap<>();
+    try (DirectoryStream<Path> threads = Files.newDirectoryStream(tasks)) {
+      for (Path t : threads) {
+        String comm;
+        String stat;
+        try {
+          comm = Files.readString(t.resolve("comm"), StandardCharsets.US_ASCII).trim();
+          stat = Files.readString(t.resolve("stat"), StandardCharsets.US_ASCII);
+        } catch (NoSuchFileException e) {
+          continue; // the thread ended while we listed them
+        }
+        if (isJitThread(comm)) {
+          ticks.put(Long.parseLong(t.getFileName().toString()), cpuTicks(stat, t + "/stat"));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the threads of " + tasks, e);
+    }
+    return ticks;
+  }
+
+  /**
+   * Ticks the threads of {@code after} used since {@code before} (a thread new since then: all its
+   * ticks). A thread that ended in between is missing from {@code after} with what it used since
+   * {@code before}: the result is a lower bound.
+   */
+  static long grown(Map<Long, Long> before, Map<Long, Long> after) {
+    long sum = 0;
+    for (Map.Entry<Long, Long> t : after.entrySet()) {
+      sum += t.getValue() - before.getOrDefault(t.getKey(), 0L);
+    }
+    return sum;
+  }
+
+  /** Whether a thread name (as /proc shows it, at most 15 bytes) is a HotSpot JIT compiler's. */
+  static boolean isJitThread(String comm) {
+    return comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre");
   }
 
   /** Clock ticks per second ({@code getconf CLK_TCK}). */

@@ -82,10 +82,11 @@ final class Report {
     setup.forEach((k, v) -> sb.append(k).append('=').append(v).append("; "));
     sb.append("\n\n");
     sb.append(
-        "| tenants | job | events/s | events/s wall | CPU s / M events | peak TM heap MiB |"
+        "| tenants | job | events/s | events/s wall | CPU s / M events | JIT % of CPU |"
+            + " peak TM heap MiB |"
             + " lake files | files/tenant/h (median, max) | median file KiB | checkpoint B/tenant |"
             + " status |\n");
-    sb.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    sb.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (int t : tenantCounts()) {
       for (String job : JOBS) {
         if (of(job, t).isEmpty()) {
@@ -101,6 +102,8 @@ final class Report {
             .append(fmt(median(job, t, RunResult::wallEventsPerSecond), 0))
             .append(" | ")
             .append(fmt(median(job, t, RunResult::cpuSecondsPerMillion), 1))
+            .append(" | ")
+            .append(fmt(100 * median(job, t, RunResult::jitShareOfCpu), 1))
             .append(" | ")
             .append(fmt(median(job, t, RunResult::peakHeapMiB), 0))
             .append(" | ")

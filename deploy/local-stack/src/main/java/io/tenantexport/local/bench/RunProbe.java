@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -61,6 +62,8 @@ final class RunProbe {
    * @param status FINISHED, or what went wrong
    * @param wallMillis end-time − start-time of the job (NaN if it did not finish)
    * @param cpuSeconds CPU seconds all TaskManager processes used during the run
+   * @param jitSeconds of those, what their JIT compiler threads used (a lower bound, see {@link
+   *     ProcStat#grown})
    * @param peakHeapBytes the highest heap use sampled on any one TaskManager
    * @param checkpointStateBytes full state size of the last completed checkpoint (NaN: none)
    * @param readSamples the source's records read so far ({@value #SOURCE_METRIC}, summed over
@@ -70,6 +73,7 @@ final class RunProbe {
       String status,
       double wallMillis,
       double cpuSeconds,
+      double jitSeconds,
       double peakHeapBytes,
       double checkpointStateBytes,
       List<ReadSample> readSamples) {
@@ -81,6 +85,7 @@ final class RunProbe {
   Outcome run(String jarId, String entryClass, List<String> args, Duration timeout) {
     long[] pids = taskManagerPids();
     long cpuBefore = cpuTicks(pids);
+    Map<Long, Long> jitBefore = jitTicks(pids);
     HeapSampler heap = new HeapSampler();
     Thread sampler = new Thread(heap, "bench-heap-sampler");
     sampler.setDaemon(true);
@@ -98,6 +103,7 @@ final class RunProbe {
           "FAILED: submission: " + e.getMessage().lines().findFirst().orElse(""),
           Double.NaN,
           Double.NaN,
+          Double.NaN,
           heap.stopAndGetPeak(sampler),
           Double.NaN,
           List.of());
@@ -106,6 +112,8 @@ final class RunProbe {
     boolean tmLost = !allAlive(pids);
     double cpuSeconds =
         tmLost ? Double.NaN : (double) (cpuTicks(pids) - cpuBefore) / ticksPerSecond;
+    double jitSeconds =
+        tmLost ? Double.NaN : (double) ProcStat.grown(jitBefore, jitTicks(pids)) / ticksPerSecond;
     JsonNode job = cluster.get("/jobs/" + jobId);
     double wall =
         state.equals("FINISHED")
@@ -124,7 +132,8 @@ final class RunProbe {
       status = state + " (timeout " + timeout + ")";
     }
     LOG.info("Bench: {} {} -> {} in {} ms", entryClass, jobId, status, wall);
-    return new Outcome(status, wall, cpuSeconds, peakHeap, stateBytes, List.copyOf(reads));
+    return new Outcome(
+        status, wall, cpuSeconds, jitSeconds, peakHeap, stateBytes, List.copyOf(reads));
   }
 
   /**
@@ -341,6 +350,15 @@ final class RunProbe {
       sum += ProcStat.cpuTicks(pid);
     }
     return sum;
+  }
+
+  /** The JIT compiler threads' ticks of all TaskManagers, by thread id (unique across them). */
+  private static Map<Long, Long> jitTicks(long[] pids) {
+    Map<Long, Long> ticks = new HashMap<>();
+    for (long pid : pids) {
+      ticks.putAll(ProcStat.jitTicks(pid));
+    }
+    return ticks;
   }
 
   private static boolean allAlive(long[] pids) {

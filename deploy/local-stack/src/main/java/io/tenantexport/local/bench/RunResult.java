@@ -18,6 +18,9 @@ import java.util.Map;
  *     counts deployment, the last files and the wait for the final checkpoint
  * @param cpuSecondsPerMillion CPU seconds of all TaskManager processes during the run, per million
  *     input events
+ * @param jitShareOfCpu of those CPU seconds, the share the JIT compiler threads used: a measured
+ *     run of a warm cluster compiles little (each run is a new job, but the job jar's classes are
+ *     on the cluster's class path, so compiled code outlives the job)
  * @param peakHeapMiB highest sampled heap use of any TaskManager, MiB
  * @param lakeFiles visible lake files written
  * @param filesPerTenantHour median over tenants with files: files per hour of event time
@@ -40,6 +43,7 @@ record RunResult(
     double eventsPerSecond,
     double wallEventsPerSecond,
     double cpuSecondsPerMillion,
+    double jitShareOfCpu,
     double peakHeapMiB,
     double lakeFiles,
     double filesPerTenantHour,
@@ -60,6 +64,7 @@ record RunResult(
     m.put("events_per_second", json(eventsPerSecond));
     m.put("events_per_second_wall", json(wallEventsPerSecond));
     m.put("cpu_seconds_per_million_events", json(cpuSecondsPerMillion));
+    m.put("jit_share_of_cpu", json(jitShareOfCpu));
     m.put("peak_taskmanager_heap_mib", json(peakHeapMiB));
     m.put("lake_files", json(lakeFiles));
     m.put("files_per_tenant_hour_median", json(filesPerTenantHour));

@@ -3,6 +3,7 @@ package io.tenantexport.local.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ProcStatTest {
@@ -23,6 +24,26 @@ class ProcStatTest {
   void thisProcessHasUsedCpu() {
     assertThat(ProcStat.cpuTicks(ProcessHandle.current().pid())).isPositive();
     assertThat(ProcStat.clockTicksPerSecond()).isPositive();
+  }
+
+  @Test
+  void jitThreadsAreHotSpotsCompilerThreadsAsTheKernelShortensTheirNames() {
+    assertThat(ProcStat.isJitThread("C2 CompilerThre")).isTrue();
+    assertThat(ProcStat.isJitThread("C1 CompilerThre")).isTrue();
+    assertThat(ProcStat.isJitThread("GC Thread#0")).isFalse();
+    assertThat(ProcStat.isJitThread("decode + valida")).isFalse();
+    // This JVM compiles too: its compiler threads are found, with their ticks.
+    assertThat(ProcStat.jitTicks(ProcessHandle.current().pid()))
+        .isNotEmpty()
+        .allSatisfy((tid, ticks) -> assertThat(ticks).isNotNegative());
+  }
+
+  @Test
+  void jitTicksGrownCountANewThreadWhollyAndAnEndedOneNotAtAll() {
+    Map<Long, Long> before = Map.of(1L, 100L, 2L, 50L);
+    Map<Long, Long> after = Map.of(1L, 130L, 3L, 7L); // 2 ended, 3 started
+    assertThat(ProcStat.grown(before, after)).isEqualTo(30 + 7);
+    assertThat(ProcStat.grown(after, after)).isZero();
   }
 
   @Test
