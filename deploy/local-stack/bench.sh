@@ -6,7 +6,7 @@
 # writes <out>/results.md and <out>/results.json (io.tenantexport.local.bench.Benchmark).
 #
 #   deploy/local-stack/bench.sh [--tenants 10,1000,100000] [--jobs a,b,c] [--events 600000] [--parallelism 2]
-#       [--checkpoint-interval 10s] [--warmups 1] [--repetitions 3] [--out bench-results]
+#       [--checkpoint-interval 10s] [--warmups 2] [--repetitions 3] [--out bench-results]
 #       [--task-managers 2] [--run-timeout 10m] [--latency-tenants 10] [--latency-rate 0] [--latency-duration 4m]
 #       [--jm-memory 1024m] [--tm-memory 1536m] [--spec deploy/export-spec.yaml] [--jar <job jar>]
 #

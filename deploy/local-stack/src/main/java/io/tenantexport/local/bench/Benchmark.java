@@ -399,7 +399,7 @@ public final class Benchmark {
             sinkAlone,
             standalone);
     LOG.info("Bench: {} {}", name, r);
-    if (run.startsWith("r") && r.jitShareOfCpu() > JIT_WARNING_SHARE) {
+    if (run.startsWith("r") && r.finished() && r.jitShareOfCpu() > JIT_WARNING_SHARE) {
       LOG.warn(
           "Bench: {} spent {} % of its CPU in the JIT compiler: the cluster was not warm, so its"
               + " figures are low; more --warmups help",

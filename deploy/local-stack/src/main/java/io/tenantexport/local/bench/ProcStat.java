@@ -5,14 +5,14 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
  * CPU time a process has used, from Linux's {@code /proc/<pid>/stat}: user plus system time of all
- * its threads, in clock ticks ({@code getconf CLK_TCK}, 100 on common kernels).
+ * its threads, in clock ticks ({@code getconf CLK_TCK}, 100 on common kernels); and what its JIT
+ * compiler threads used, from {@code /proc/<pid>/task/<tid>/stat}.
  */
 final class ProcStat {
   private ProcStat() {}
@@ -33,12 +33,8 @@ final class ProcStat {
    * starts after the last {@code )}.
    */
   static long cpuTicks(String stat, String where) {
-    int close = stat.lastIndexOf(')');
-    if (close < 0) {
-      throw new IllegalArgumentException(where + ": no (comm) field in '" + stat + "'");
-    }
     // After ")": field 3 (state) is the first; utime and stime are fields 14 and 15.
-    String[] f = stat.substring(close + 1).trim().split("\\s+");
+    String[] f = fieldsAfterComm(stat, where);
     if (f.length < 13) {
       throw new IllegalArgumentException(where + ": too few fields in '" + stat + "'");
     }
@@ -51,14 +47,26 @@ final class ProcStat {
   }
 
   /**
+   * The fields after the command name, which is in parentheses and may itself hold spaces and
+   * parentheses; so they start after the last {@code )}. The first is field 3 (state).
+   */
+  private static String[] fieldsAfterComm(String stat, String where) {
+    int close = stat.lastIndexOf(')');
+    if (close < 0) {
+      throw new IllegalArgumentException(where + ": no (comm) field in '" + stat + "'");
+    }
+    return stat.substring(close + 1).trim().split("\\s+");
+  }
+
+  /**
    * utime + stime of each JIT compiler thread of {@code pid} ({@code C1 CompilerThread*}, {@code C2
    * CompilerThread*}; the kernel shows a thread name's first 15 bytes), in clock ticks, by thread
-   * id. The JVM starts and ends compiler threads as the JIT's queue grows and shrinks, so compare
-   * two readings with {@link #grown}.
+   * (its id and start time: an ended thread's id can be reused). The JVM starts and ends compiler
+   * threads as the JIT's queue grows and shrinks, so compare two readings with {@link #grown}.
    */
-  static Map<Long, Long> jitTicks(long pid) {
+  static Map<String, Long> jitTicks(long pid) {
     Path tasks = Path.of("/proc", Long.toString(pid), "task");
-    Map<Long, Long> ticks = new HashMap<>();
+    Map<String, Long> ticks = new HashMap<>();
     try (DirectoryStream<Path> threads = Files.newDirectoryStream(tasks)) {
       for (Path t : threads) {
         String comm;
@@ -66,11 +74,12 @@ final class ProcStat {
         try {
           comm = Files.readString(t.resolve("comm"), StandardCharsets.US_ASCII).trim();
           stat = Files.readString(t.resolve("stat"), StandardCharsets.US_ASCII);
-        } catch (NoSuchFileException e) {
-          continue; // the thread ended while we listed them
+        } catch (IOException e) {
+          continue; // the thread ended while we read it (ENOENT or ESRCH)
         }
         if (isJitThread(comm)) {
-          ticks.put(Long.parseLong(t.getFileName().toString()), cpuTicks(stat, t + "/stat"));
+          String where = t + "/stat";
+          ticks.put(t.getFileName() + "@" + startTime(stat, where), cpuTicks(stat, where));
         }
       }
     } catch (IOException e) {
@@ -82,14 +91,27 @@ final class ProcStat {
   /**
    * Ticks the threads of {@code after} used since {@code before} (a thread new since then: all its
    * ticks). A thread that ended in between is missing from {@code after} with what it used since
-   * {@code before}: the result is a lower bound.
+   * {@code before}, as is one that started and ended in between: the result is a lower bound.
    */
-  static long grown(Map<Long, Long> before, Map<Long, Long> after) {
+  static long grown(Map<String, Long> before, Map<String, Long> after) {
     long sum = 0;
-    for (Map.Entry<Long, Long> t : after.entrySet()) {
+    for (Map.Entry<String, Long> t : after.entrySet()) {
       sum += t.getValue() - before.getOrDefault(t.getKey(), 0L);
     }
     return sum;
+  }
+
+  /** Field 22 of a stat file (proc(5)): when the thread started, in ticks after boot. */
+  static long startTime(String stat, String where) {
+    String[] f = fieldsAfterComm(stat, where);
+    if (f.length < 20) {
+      throw new IllegalArgumentException(where + ": too few fields in '" + stat + "'");
+    }
+    try {
+      return Long.parseLong(f[19]);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(where + ": starttime is not a number: '" + f[19] + "'", e);
+    }
   }
 
   /** Whether a thread name (as /proc shows it, at most 15 bytes) is a HotSpot JIT compiler's. */

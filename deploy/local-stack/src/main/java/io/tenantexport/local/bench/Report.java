@@ -280,6 +280,7 @@ final class Report {
         m.put(
             "cpu_seconds_per_million_events",
             RunResult.json(median(job, t, RunResult::cpuSecondsPerMillion)));
+        m.put("jit_share_of_cpu", RunResult.json(median(job, t, RunResult::jitShareOfCpu)));
         m.put("peak_taskmanager_heap_mib", RunResult.json(median(job, t, RunResult::peakHeapMiB)));
         m.put("lake_files", RunResult.json(median(job, t, RunResult::lakeFiles)));
         m.put(

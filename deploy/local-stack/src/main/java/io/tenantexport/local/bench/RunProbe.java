@@ -85,7 +85,7 @@ final class RunProbe {
   Outcome run(String jarId, String entryClass, List<String> args, Duration timeout) {
     long[] pids = taskManagerPids();
     long cpuBefore = cpuTicks(pids);
-    Map<Long, Long> jitBefore = jitTicks(pids);
+    Map<String, Long> jitBefore = jitTicks(pids);
     HeapSampler heap = new HeapSampler();
     Thread sampler = new Thread(heap, "bench-heap-sampler");
     sampler.setDaemon(true);
@@ -352,9 +352,9 @@ final class RunProbe {
     return sum;
   }
 
-  /** The JIT compiler threads' ticks of all TaskManagers, by thread id (unique across them). */
-  private static Map<Long, Long> jitTicks(long[] pids) {
-    Map<Long, Long> ticks = new HashMap<>();
+  /** The JIT compiler threads' ticks of all TaskManagers (thread ids are unique across them). */
+  private static Map<String, Long> jitTicks(long[] pids) {
+    Map<String, Long> ticks = new HashMap<>();
     for (long pid : pids) {
       ticks.putAll(ProcStat.jitTicks(pid));
     }

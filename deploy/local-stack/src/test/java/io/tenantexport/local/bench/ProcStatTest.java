@@ -35,15 +35,27 @@ class ProcStatTest {
     // This JVM compiles too: its compiler threads are found, with their ticks.
     assertThat(ProcStat.jitTicks(ProcessHandle.current().pid()))
         .isNotEmpty()
-        .allSatisfy((tid, ticks) -> assertThat(ticks).isNotNegative());
+        .allSatisfy((thread, ticks) -> assertThat(ticks).isNotNegative());
   }
 
   @Test
   void jitTicksGrownCountANewThreadWhollyAndAnEndedOneNotAtAll() {
-    Map<Long, Long> before = Map.of(1L, 100L, 2L, 50L);
-    Map<Long, Long> after = Map.of(1L, 130L, 3L, 7L); // 2 ended, 3 started
-    assertThat(ProcStat.grown(before, after)).isEqualTo(30 + 7);
-    assertThat(ProcStat.grown(after, after)).isZero();
+    Map<String, Long> before = Map.of("1@500", 100L, "2@500", 50L);
+    // 1 compiled 30 ticks more, 2 ended, 3 started, and 2's id came back for a new thread
+    Map<String, Long> after = Map.of("1@500", 130L, "3@900", 7L, "2@950", 4L);
+    assertThat(ProcStat.grown(before, after)).isEqualTo(30 + 7 + 4);
+  }
+
+  @Test
+  void aThreadIsKnownByItsStartTimeToo() {
+    // ... utime stime cutime cstime priority nice num_threads itrealvalue starttime
+    String stat = "7 (C2 CompilerThre) S 1 7 7 0 -1 0 0 0 0 0 40 2 0 0 20 0 1 0 123456 0";
+    assertThat(ProcStat.startTime(stat, "test")).isEqualTo(123456);
+    assertThat(ProcStat.cpuTicks(stat, "test")).isEqualTo(42);
+    assertThatThrownBy(
+            () -> ProcStat.startTime("7 (x) S 1 7 7 0 -1 0 0 0 0 0 40 2", "/proc/7/stat"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("/proc/7/stat");
   }
 
   @Test
