@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
@@ -403,7 +404,7 @@ public final class Benchmark {
       LOG.warn(
           "Bench: {} spent {} % of its CPU in the JIT compiler: the cluster was not warm, so its"
               + " figures are low; more --warmups help",
-          name, String.format("%.0f", 100 * r.jitShareOfCpu()));
+          name, String.format(Locale.ROOT, "%.0f", 100 * r.jitShareOfCpu()));
     }
     // The figures are taken; a 100,000-tenant lake is many files, and each run writes its own.
     deleteTree(work.resolve(name));
