@@ -1155,14 +1155,15 @@ class CdcDecoderTest {
      * The wrapped orders insert's bytes with {@code from} (present once) replaced by {@code to}.
      */
     private RawRecord ordersCreateWith(long offset, String from, String to) {
-      String text = new String(ordersCreate(v -> {}).value(), StandardCharsets.UTF_8);
+      RawRecord fixture = ordersCreate(v -> {});
+      String text = new String(fixture.value(), StandardCharsets.UTF_8);
       assertThat(text.indexOf(from)).as("%s in the fixture", from).isNotNegative();
       assertThat(text.indexOf(from)).isEqualTo(text.lastIndexOf(from));
       return record(
           ORDERS_TOPIC,
           0,
           offset,
-          ordersCreate(v -> {}).key(),
+          fixture.key(),
           text.replace(from, to).getBytes(StandardCharsets.UTF_8));
     }
 

@@ -169,9 +169,9 @@ public final class ProductionIo {
    * KiB: four sealed quarantine records) the producers sent many small requests, and their network
    * threads took a few per cent of a TaskManager's CPU.
    */
-  static final String LINGER_MS = "200";
+  private static final String LINGER_MS = "200";
 
-  static final String BATCH_BYTES = Integer.toString(256 * 1024);
+  private static final String BATCH_BYTES = Integer.toString(256 * 1024);
 
   private static <T> KafkaSink<T> exactlyOnce(
       JobConfig c, String transactionalIdPrefix, KafkaRecordSerializationSchema<T> serializer) {
