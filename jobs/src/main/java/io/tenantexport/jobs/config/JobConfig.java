@@ -79,6 +79,7 @@ public final class JobConfig implements Serializable {
     DEFAULTS.put("kafka.audit_topic", "tenant-export.audit");
     DEFAULTS.put("kafka.transactional_id_prefix", "tenant-export");
     DEFAULTS.put("kafka.transaction_timeout", "10m");
+    DEFAULTS.put("kafka.idle_partition_timeout", "10s");
     DEFAULTS.put("lake.path", null);
     DEFAULTS.put("lake.target_file_size", "64mb");
     DEFAULTS.put("lake.max_file_age", "15m");
@@ -138,6 +139,7 @@ public final class JobConfig implements Serializable {
   private final String auditTopic;
   private final String transactionalIdPrefix;
   private final Duration transactionTimeout;
+  private final Duration idlePartitionTimeout;
   private final String lakePath;
   private final long lakeTargetFileSize;
   private final Duration lakeMaxFileAge;
@@ -182,6 +184,7 @@ public final class JobConfig implements Serializable {
     this.auditTopic = v.text("kafka.audit_topic");
     this.transactionalIdPrefix = v.text("kafka.transactional_id_prefix");
     this.transactionTimeout = v.duration("kafka.transaction_timeout");
+    this.idlePartitionTimeout = v.duration("kafka.idle_partition_timeout");
     this.lakePath = v.text("lake.path");
     this.lakeTargetFileSize = v.bytes("lake.target_file_size");
     this.lakeMaxFileAge = v.duration("lake.max_file_age");
@@ -273,6 +276,11 @@ public final class JobConfig implements Serializable {
           "must be at least twice job.checkpoint_interval ("
               + checkpointInterval
               + "): a transaction stays open from one checkpoint to the next");
+    }
+    if (idlePartitionTimeout.toMillis() < 100) {
+      throw v.error(
+          "kafka.idle_partition_timeout",
+          "must be at least 100ms: a partition between two fetches would count as idle");
     }
     if (quarantineTopic.equals(auditTopic)
         || policyControlTopic.equals(auditTopic)
@@ -660,6 +668,15 @@ public final class JobConfig implements Serializable {
   }
 
   /**
+   * A source partition without new records for this long stops holding back the windows of every
+   * tenant (they wait for the slowest partition still being read); in a live job, a window whose
+   * closing waits on a quiet partition closes at most this much later.
+   */
+  public Duration idlePartitionTimeout() {
+    return idlePartitionTimeout;
+  }
+
+  /**
    * A lake bucket's buffered rows are written as a file once they reach this many (estimated,
    * uncompressed) bytes: busy tenants' files roll on size.
    */
@@ -762,6 +779,7 @@ public final class JobConfig implements Serializable {
     m.put("kafka.audit_topic", auditTopic);
     m.put("kafka.transactional_id_prefix", transactionalIdPrefix);
     m.put("kafka.transaction_timeout", transactionTimeout);
+    m.put("kafka.idle_partition_timeout", idlePartitionTimeout);
     m.put("lake.path", lakePath);
     m.put("warehouse.url", warehouseUrl);
     m.put("warehouse.user", warehouseUser);

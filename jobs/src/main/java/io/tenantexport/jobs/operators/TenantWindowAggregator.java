@@ -38,6 +38,20 @@ import org.apache.flink.util.Collector;
  * late. A processing-time idle timeout flushes the open windows of a tenant that has gone quiet;
  * the end of a bounded input (or a drain) flushes everything.
  *
+ * <p>A window also waits for the input to pass its end plus the lateness: the operator's watermark,
+ * the lowest Kafka timestamp (commit time) that every partition has been read to (a partition quiet
+ * for {@code kafka.idle_partition_timeout} stops holding it back, see {@code InputProgress}; before
+ * the first watermark of a run or a restore, nothing closes). A held window is closed by an
+ * event-time timer at the watermark that releases it. Without that wait, reading a backlog (a
+ * catch-up after downtime, a backfill, the benchmark's preloaded topics) made a tenant's clock race
+ * ahead with whichever partition was read first, and 83 % of a preloaded input's changes arrived
+ * for windows already closed.
+ *
+ * <p>A change is late when its window is closed, or when it was committed ({@code source_ts}) at or
+ * after its window's end plus the lateness. The second rule decides what the first would decide in
+ * live reading, but from the change alone: which changes are late does not depend on the order in
+ * which partitions are read, nor on how far the watermark had come when the change arrived.
+ *
  * <p>Every applied change goes to the lake (main output). A change for an open window is folded
  * into it ({@link WindowAggregation}); a change for a closed window is late: it still reaches the
  * lake (flagged), is counted, and gets its own {@code LATE_EVENT} audit event, but it never changes
@@ -74,6 +88,7 @@ public final class TenantWindowAggregator
   private transient Counter unretracted;
   private transient Counter windowsClosed;
   private transient Counter offboarded;
+  private transient Counter heldByInput;
   private transient AttemptStart attempt;
   private transient Consumer<String> setCurrentKey;
 
@@ -134,6 +149,7 @@ public final class TenantWindowAggregator
     unretracted = getRuntimeContext().getMetricGroup().counter("unretracted");
     windowsClosed = getRuntimeContext().getMetricGroup().counter("windowsClosed");
     offboarded = getRuntimeContext().getMetricGroup().counter("tenantsOffboarded");
+    heldByInput = getRuntimeContext().getMetricGroup().counter("windowClosesHeldByInput");
     attempt = new AttemptStart();
   }
 
@@ -172,9 +188,14 @@ public final class TenantWindowAggregator
     }
 
     long windowStart = spec.windowStart(e.getEventTime());
-    // A lake-only change (a replay older than its row's state) is handled as late: lake, no rollup.
+    long windowEnd = windowStart + spec.window().toMillis();
+    // Late: its window closed, or it was committed after the window's end plus lateness (decided
+    // from the change alone, whatever the reading order). A lake-only change (a replay older than
+    // its row's state) is handled as late too: lake, no rollup.
     boolean closed =
-        windowStart + spec.window().toMillis() <= clock.getClosedUntil() || e.getLakeOnly();
+        windowEnd <= clock.getClosedUntil()
+            || e.getSourceTs() - spec.allowedLateness().toMillis() >= windowEnd
+            || e.getLakeOnly();
     if (e.getDisposition() == Disposition.APPLY) {
       applied.inc();
       if (closed) {
@@ -192,12 +213,9 @@ public final class TenantWindowAggregator
       }
       out.collect(lakeRecord(tenant, e, closed));
       if (e.getEventTime() > clock.getMaxEventTime()) {
+        boolean wasHeld = closableByClock(clock) > clock.getClosedUntil();
         clock.setMaxEventTime(e.getEventTime());
-        long closeUntil = spec.windowStart(e.getEventTime() - spec.allowedLateness().toMillis());
-        if (closeUntil > clock.getClosedUntil()) {
-          closeWindows(tenant, clock, closeUntil, now, ctx);
-          clock.setClosedUntil(closeUntil);
-        }
+        closeClosable(tenant, clock, wasHeld, now, ctx);
       }
     } else if (!closed) {
       // Markers only ever count in a window that is still open; for closed ones the metrics count
@@ -234,9 +252,12 @@ public final class TenantWindowAggregator
     String tenant = ctx.getCurrentKey();
     long now = ctx.timerService().currentProcessingTime();
     attempt.observe(now);
-    if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
+    if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp == Long.MAX_VALUE) {
       flushAll(tenant, clock, now, ctx);
       clock.setEndTimer(false);
+    } else if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
+      // The input has passed the end (plus lateness) of a window this tenant's clock had closed.
+      closeClosable(tenant, clock, true, now, ctx);
     } else if (timestamp == clock.getIdleTimer()) {
       // After a restore, restored timers fire at once while the backlog is still being replayed:
       // the tenant is only idle if it stays quiet for a whole timeout after this attempt started.
@@ -250,6 +271,48 @@ public final class TenantWindowAggregator
       }
     }
     clockState.update(clock);
+  }
+
+  /**
+   * Closes the windows both the tenant's clock and the input's watermark have passed (end plus
+   * lateness). When the watermark holds back a window the clock would close, registers an
+   * event-time timer at the watermark that lets the next window close; only when that changes
+   * ({@code wasHeld}: the clock already waited on the watermark before this call), so a tenant's
+   * changes do not each register one.
+   */
+  private void closeClosable(
+      String tenant, TenantClock clock, boolean wasHeld, long now, Context ctx) throws Exception {
+    long byClock = closableByClock(clock);
+    long until = Math.min(byClock, closableByInput(ctx.timerService().currentWatermark()));
+    boolean closedMore = until > clock.getClosedUntil();
+    if (closedMore) {
+      closeWindows(tenant, clock, until, now, ctx);
+      clock.setClosedUntil(until);
+    }
+    if (byClock > clock.getClosedUntil() && (closedMore || !wasHeld)) {
+      heldByInput.inc();
+      ctx.timerService()
+          .registerEventTimeTimer(
+              clock.getClosedUntil()
+                  + spec.window().toMillis()
+                  + spec.allowedLateness().toMillis());
+    }
+  }
+
+  /** Windows starting before this may close by the tenant's clock (end + lateness passed). */
+  private long closableByClock(TenantClock clock) {
+    return windowStartBefore(clock.getMaxEventTime());
+  }
+
+  /** Windows starting before this may close by the input's progress (the watermark). */
+  private long closableByInput(long watermark) {
+    return windowStartBefore(watermark);
+  }
+
+  /** The start of the window in which {@code time} minus the lateness falls, without underflow. */
+  private long windowStartBefore(long time) {
+    long lateness = spec.allowedLateness().toMillis();
+    return time < Long.MIN_VALUE + lateness ? Long.MIN_VALUE : spec.windowStart(time - lateness);
   }
 
   /** Closes every open window: the tenant went quiet, or the input ended. */

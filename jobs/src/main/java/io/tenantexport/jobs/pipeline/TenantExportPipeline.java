@@ -22,7 +22,6 @@ import io.tenantexport.schemas.PolicyDocument;
 import io.tenantexport.schemas.QuarantineRecord;
 import io.tenantexport.schemas.WarehouseRollup;
 import java.time.Instant;
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -104,14 +103,14 @@ public final class TenantExportPipeline {
     DataStream<RawRecord> raw =
         env.fromSource(
                 io.cdcSource(),
-                WatermarkStrategy.noWatermarks(),
+                InputProgress.cdc(c.idlePartitionTimeout()),
                 "cdc-source",
                 TypeInformation.of(RawRecord.class))
             .uid("cdc-source");
     BroadcastStream<PolicyDocument> policies =
         env.fromSource(
                 io.policySource(),
-                WatermarkStrategy.noWatermarks(),
+                InputProgress.<PolicyDocument>never(),
                 "policy-source",
                 new AvroTypeInfo<>(PolicyDocument.class))
             .uid("policy-source")

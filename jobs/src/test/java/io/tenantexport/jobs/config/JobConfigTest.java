@@ -63,6 +63,12 @@ class JobConfigTest {
             () -> JobConfig.load(FILE, new String[] {"--kafka.transaction_timeout=15s"}, Map.of()))
         .hasMessageContaining("at least twice job.checkpoint_interval");
     assertThatThrownBy(
+            () ->
+                JobConfig.load(
+                    FILE, new String[] {"--kafka.idle_partition_timeout=10ms"}, Map.of()))
+        .hasMessageContaining("kafka.idle_partition_timeout = '10ms' (flag")
+        .hasMessageContaining("must be at least 100ms");
+    assertThatThrownBy(
             () -> JobConfig.load(FILE, new String[] {"--kafka.topic_pattern=cdc.*"}, Map.of()))
         .hasMessageContaining("exactly one of kafka.topics and kafka.topic_pattern");
     assertThatThrownBy(

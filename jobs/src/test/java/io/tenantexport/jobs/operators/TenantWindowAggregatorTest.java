@@ -42,7 +42,7 @@ class TenantWindowAggregatorTest {
   @BeforeEach
   void setUp() throws Exception {
     harness = newHarness();
-    harness.open();
+    openCaughtUp(harness);
   }
 
   @AfterEach
@@ -62,6 +62,17 @@ class TenantWindowAggregatorTest {
             new TenantWindowAggregator(TestChanges.SPEC, "test", IDLE, cachedWindows)),
         ChangeEvent::getTenantId,
         Types.STRING);
+  }
+
+  /**
+   * Opens {@code h} with its input read to the end of time but not ended (the watermark just below
+   * the end-of-input one): windows close on the tenant's clock alone, as the tests below expect.
+   * Without a watermark nothing closes (see the tests of the input's progress).
+   */
+  private static void openCaughtUp(OneInputStreamOperatorTestHarness<ChangeEvent, LakeRecord> h)
+      throws Exception {
+    h.open();
+    h.processWatermark(Long.MAX_VALUE - 1);
   }
 
   /** A checkpoint as a task takes it: the operator's pre-barrier hook, then the snapshot. */
@@ -130,6 +141,60 @@ class TenantWindowAggregatorTest {
   }
 
   @Test
+  void aWindowWaitsForTheSlowestPartitionSoItsChangesAreNotLate() throws Exception {
+    harness.close();
+    harness = newHarness();
+    harness.open();
+    // Every partition has been read up to T0: the input's watermark.
+    harness.processWatermark(T0);
+    harness.processElement(viewInsert("acme", 1, T0 + 10_000, 1), 0);
+    // One partition runs ahead: the tenant's clock passes the end of T0's window plus lateness.
+    harness.processElement(viewInsert("acme", 2, T0 + MINUTE + 30_000, 2), 0);
+    assertThat(rollups()).isEmpty();
+    // A partition read later still delivers a change of T0's window: it is on time.
+    harness.processElement(viewInsert("acme", 3, T0 + 20_000, 3), 0);
+    assertThat(audits(AuditType.LATE_EVENT)).isEmpty();
+    harness.processWatermark(T0 + MINUTE + 29_999);
+    assertThat(rollups()).isEmpty();
+    // Every partition has passed the window's end plus lateness: the timer closes it.
+    harness.processWatermark(T0 + MINUTE + 30_000);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "2");
+    assertThat(audits(AuditType.WINDOW_RECEIPT)).hasSize(1);
+    // Only now is a change of that window late.
+    harness.processElement(viewInsert("acme", 4, T0 + 30_000, 4), 0);
+    assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
+    assertThat(harness.extractOutputValues()).filteredOn(LakeRecord::getLate).hasSize(1);
+  }
+
+  @Test
+  void aWindowHeldByTheInputClosesAfterARestore() throws Exception {
+    harness.close();
+    harness = newHarness();
+    harness.open();
+    harness.processWatermark(T0);
+    harness.processElement(viewInsert("acme", 1, T0 + 10_000, 1), 0);
+    harness.processElement(viewInsert("acme", 2, T0 + 3 * MINUTE, 2), 0);
+    assertThat(rollups()).isEmpty();
+    OperatorSubtaskState snapshot = checkpoint(harness, 1L);
+    harness.close();
+
+    harness = newHarness();
+    harness.initializeState(snapshot);
+    harness.open();
+    // The timer that waits for the input was restored with the state.
+    harness.processWatermark(T0 + 2 * MINUTE);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+    harness.processElement(viewInsert("acme", 3, T0 + 1, 3), 0);
+    assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
+    // The next window still waits for the input (its end + lateness is T0 + 2.5 min).
+    harness.processElement(viewInsert("acme", 4, T0 + MINUTE + 1, 4), 0);
+    assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
+    harness.processWatermark(T0 + 2 * MINUTE + 30_000);
+    assertThat(values("acme", T0 + MINUTE)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+    assertThat(audits(AuditType.WINDOW_RECEIPT)).hasSize(2);
+  }
+
+  @Test
   void idleTenantIsFlushedOnProcessingTime() throws Exception {
     harness.setProcessingTime(0);
     harness.processElement(viewInsert("quiet", 1, T0, 1), 0);
@@ -150,7 +215,7 @@ class TenantWindowAggregatorTest {
 
     harness = newHarness();
     harness.initializeState(snapshot);
-    harness.open();
+    openCaughtUp(harness);
     // The restore happens long after the timer was due: it fires at once, while the backlog
     // replays.
     harness.setProcessingTime(3 * IDLE);
@@ -201,7 +266,7 @@ class TenantWindowAggregatorTest {
 
     harness = newHarness();
     harness.initializeState(snapshot);
-    harness.open();
+    openCaughtUp(harness);
     harness.processElement(viewInsert("acme", 2, T0 + 10 * MINUTE, 2), 0);
     harness.processWatermark(Long.MAX_VALUE);
     assertThat(values("acme", T0 + 10 * MINUTE))
@@ -276,7 +341,7 @@ class TenantWindowAggregatorTest {
 
     harness = newHarness();
     harness.initializeState(snapshot);
-    harness.open();
+    openCaughtUp(harness);
     harness.processElement(viewInsert("acme", 3, T0 + 1_000, 3), 0); // still late after restore
     harness.processElement(viewInsert("acme", 4, T0 + 5 * MINUTE + 1, 4), 0);
     harness.processWatermark(Long.MAX_VALUE);
@@ -358,7 +423,7 @@ class TenantWindowAggregatorTest {
       throws Exception {
     List<String> out = new java.util.ArrayList<>();
     var h = newHarness(cachedWindows);
-    h.open();
+    openCaughtUp(h);
     long checkpoint = 0;
     for (int i = 0; i < input.size(); i++) {
       h.processElement(input.get(i), 0);
@@ -368,7 +433,7 @@ class TenantWindowAggregatorTest {
         h.close();
         h = newHarness(cachedWindows);
         h.initializeState(snapshot);
-        h.open();
+        openCaughtUp(h);
       }
     }
     h.processWatermark(Long.MAX_VALUE);
