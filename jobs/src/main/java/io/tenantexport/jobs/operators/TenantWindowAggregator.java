@@ -35,17 +35,19 @@ import org.apache.flink.util.Collector;
  * <p>Each tenant has its own clock ({@link TenantClock}): the highest event time of its applied
  * changes. A window closes when its end plus the spec's allowed lateness is at or before that
  * clock, so a silent tenant never holds another back and a busy tenant never makes another's data
- * late. A processing-time idle timeout flushes the open windows of a tenant that has gone quiet;
- * the end of a bounded input (or a drain) flushes everything.
+ * late. A processing-time idle timeout flushes the open windows of a tenant that has gone quiet, as
+ * far as the input's watermark allows (checking again every timeout until none is left; all of them
+ * when no watermark has arrived at all); the end of a bounded input (or a drain) flushes
+ * everything.
  *
  * <p>A window also waits for the input to pass its end plus the lateness: the operator's watermark,
  * the lowest Kafka timestamp (commit time) that every partition has been read to (a partition quiet
  * for {@code kafka.idle_partition_timeout} stops holding it back, see {@code InputProgress}; before
- * the first watermark of a run or a restore, nothing closes). A held window is closed by an
- * event-time timer at the watermark that releases it. Without that wait, reading a backlog (a
- * catch-up after downtime, a backfill, the benchmark's preloaded topics) made a tenant's clock race
- * ahead with whichever partition was read first, and 83 % of a preloaded input's changes arrived
- * for windows already closed.
+ * the first watermark of a run or a restore, only the idle flush closes anything). A held window is
+ * closed by an event-time timer at the watermark that releases it. Without that wait, reading a
+ * backlog (a catch-up after downtime, a backfill, the benchmark's preloaded topics) made a tenant's
+ * clock race ahead with whichever partition was read first, and 83 % of a preloaded input's changes
+ * arrived for windows already closed.
  *
  * <p>A change is late when its window is closed, or when it was committed ({@code source_ts}) at or
  * after its window's end plus the lateness. The second rule decides what the first would decide in
@@ -253,18 +255,27 @@ public final class TenantWindowAggregator
     long now = ctx.timerService().currentProcessingTime();
     attempt.observe(now);
     if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp == Long.MAX_VALUE) {
-      flushAll(tenant, clock, now, ctx);
+      flushUpTo(tenant, clock, Long.MAX_VALUE, now, ctx);
       clock.setEndTimer(false);
     } else if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
       // The input has passed the end (plus lateness) of a window this tenant's clock had closed.
-      closeClosable(tenant, clock, true, now, ctx);
+      // Not "held before": if the clock still waits (the watermark has not passed what the
+      // clock allows), a timer for the next window is registered again.
+      closeClosable(tenant, clock, false, now, ctx);
     } else if (timestamp == clock.getIdleTimer()) {
       // After a restore, restored timers fire at once while the backlog is still being replayed:
       // the tenant is only idle if it stays quiet for a whole timeout after this attempt started.
       long idleSince = attempt.since(clock.getLastActivity());
-      if (idleSince + idleTimeoutMs <= timestamp) {
-        flushAll(tenant, clock, now, ctx);
+      long watermark = ctx.timerService().currentWatermark();
+      // A quiet tenant's windows close as far as the input has come: in a backlog its changes may
+      // still be on their way in a slower partition. Without any watermark (nothing read since
+      // the job started), as far as they go.
+      long limit = watermark == Long.MIN_VALUE ? Long.MAX_VALUE : closableByInput(watermark);
+      if (idleSince + idleTimeoutMs <= timestamp && flushUpTo(tenant, clock, limit, now, ctx)) {
         clock.setIdleTimer(0L);
+      } else if (idleSince + idleTimeoutMs <= timestamp) {
+        clock.setIdleTimer(now + idleTimeoutMs);
+        ctx.timerService().registerProcessingTimeTimer(clock.getIdleTimer());
       } else {
         clock.setIdleTimer(idleSince + idleTimeoutMs);
         ctx.timerService().registerProcessingTimeTimer(clock.getIdleTimer());
@@ -309,20 +320,35 @@ public final class TenantWindowAggregator
     return windowStartBefore(watermark);
   }
 
-  /** The start of the window in which {@code time} minus the lateness falls, without underflow. */
+  /**
+   * The start of the window in which {@code time} minus the lateness falls; {@code Long.MIN_VALUE}
+   * (nothing closes) for a time so low that the arithmetic would underflow, such as a clock without
+   * changes or an operator without a watermark, whatever the lateness.
+   */
   private long windowStartBefore(long time) {
     long lateness = spec.allowedLateness().toMillis();
-    return time < Long.MIN_VALUE + lateness ? Long.MIN_VALUE : spec.windowStart(time - lateness);
+    return time < Long.MIN_VALUE + lateness + spec.window().toMillis()
+        ? Long.MIN_VALUE
+        : spec.windowStart(time - lateness);
   }
 
-  /** Closes every open window: the tenant went quiet, or the input ended. */
-  private void flushAll(String tenant, TenantClock clock, long now, Context ctx) throws Exception {
+  /**
+   * Closes every open window that starts before {@code limit}, whatever the clock: the tenant went
+   * quiet, or the input ended ({@code Long.MAX_VALUE}). Returns whether none is left open.
+   */
+  private boolean flushUpTo(String tenant, TenantClock clock, long limit, long now, Context ctx)
+      throws Exception {
     TreeSet<Long> starts = windows.starts(tenant);
-    if (!starts.isEmpty()) {
-      long lastEnd = starts.last() + spec.window().toMillis();
-      closeWindows(tenant, clock, lastEnd, now, ctx);
-      clock.setClosedUntil(Math.max(clock.getClosedUntil(), lastEnd));
+    if (starts.isEmpty()) {
+      return true;
     }
+    long lastEnd = starts.last() + spec.window().toMillis();
+    long until = Math.min(lastEnd, limit);
+    if (until > clock.getClosedUntil()) {
+      closeWindows(tenant, clock, until, now, ctx);
+      clock.setClosedUntil(until);
+    }
+    return until >= lastEnd;
   }
 
   /** Emits and removes, in time order, every open window that ends at or before {@code until}. */

@@ -21,7 +21,7 @@ import org.apache.flink.util.clock.RelativeClock;
  * kafka.idle_partition_timeout} counts as read up to that long ago in wall-clock time, so a quiet
  * partition never holds the others back for longer; one that has had no record since the job
  * (re)started is idle after that timeout and does not count until it has one. The policy control
- * topic never holds anything back.
+ * topic is always idle.
  *
  * <p>Why not Flink's {@code withIdleness} for every partition: an idle source drops watermarks, and
  * in Flink 2.2 it also drops the end-of-input watermark of a drain ({@code job stop --drain}) when
@@ -39,9 +39,13 @@ final class InputProgress {
             (r, previous) -> r.timestamp() >= 0 ? r.timestamp() : System.currentTimeMillis());
   }
 
-  /** For inputs that carry no event time: a watermark that never holds anything back. */
+  /**
+   * For inputs that carry no event time: idle from the start, so they never hold anything back and
+   * never push anything forward (a watermark only rises: had this input emitted one, an operator
+   * fed by it and by an idle CDC source subtask would have taken it and kept it).
+   */
   static <T> WatermarkStrategy<T> never() {
-    return WatermarkStrategy.forGenerator(ctx -> new NeverHoldsBack<>());
+    return WatermarkStrategy.forGenerator(ctx -> new AlwaysIdle<>());
   }
 
   /**
@@ -91,20 +95,14 @@ final class InputProgress {
     }
   }
 
-  /** Emits the highest watermark short of the end of input, once. */
-  private static final class NeverHoldsBack<T> implements WatermarkGenerator<T> {
-    private boolean emitted;
-
+  /** Emits no watermark and marks its output idle. */
+  private static final class AlwaysIdle<T> implements WatermarkGenerator<T> {
     @Override
     public void onEvent(T event, long eventTimestamp, WatermarkOutput output) {}
 
     @Override
     public void onPeriodicEmit(WatermarkOutput output) {
-      if (!emitted) {
-        emitted = true;
-        // Not Long.MAX_VALUE: that is the end of input, which fires the operators' drain timers.
-        output.emitWatermark(new Watermark(Long.MAX_VALUE - 1));
-      }
+      output.markIdle();
     }
   }
 }

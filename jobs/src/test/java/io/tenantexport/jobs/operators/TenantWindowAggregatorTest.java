@@ -7,6 +7,7 @@ import static io.tenantexport.jobs.operators.TestChanges.viewInsert;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tenantexport.common.Ids;
+import io.tenantexport.common.spec.ExportSpec;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.jobs.pipeline.TenantExportPipeline;
@@ -57,9 +58,13 @@ class TenantWindowAggregatorTest {
 
   private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord> newHarness(
       int cachedWindows) throws Exception {
+    return newHarness(TestChanges.SPEC, cachedWindows);
+  }
+
+  private static KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord> newHarness(
+      ExportSpec spec, int cachedWindows) throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
-        new TenantWindowOperator(
-            new TenantWindowAggregator(TestChanges.SPEC, "test", IDLE, cachedWindows)),
+        new TenantWindowOperator(new TenantWindowAggregator(spec, "test", IDLE, cachedWindows)),
         ChangeEvent::getTenantId,
         Types.STRING);
   }
@@ -192,6 +197,56 @@ class TenantWindowAggregatorTest {
     harness.processWatermark(T0 + 2 * MINUTE + 30_000);
     assertThat(values("acme", T0 + MINUTE)).containsEntry("view_count{\"page\":\"/home\"}", "1");
     assertThat(audits(AuditType.WINDOW_RECEIPT)).hasSize(2);
+  }
+
+  @Test
+  void aChangeCommittedLaterThanItsWindowsEndPlusLatenessIsLateEvenInAnOpenWindow()
+      throws Exception {
+    harness.processElement(viewInsert("acme", 1, T0 + 10_000, 1), 0);
+    // Same window, committed 29.999 s after its end: on time; 30 s after: late, from itself alone.
+    ChangeEvent onTime = viewInsert("acme", 2, T0 + 20_000, 2);
+    onTime.setSourceTs(T0 + MINUTE + 29_999);
+    ChangeEvent committedLate = viewInsert("acme", 3, T0 + 30_000, 3);
+    committedLate.setSourceTs(T0 + MINUTE + 30_000);
+    harness.processElement(onTime, 0);
+    harness.processElement(committedLate, 0);
+    assertThat(audits(AuditType.LATE_EVENT)).hasSize(1);
+    harness.processWatermark(Long.MAX_VALUE);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "2");
+  }
+
+  @Test
+  void withoutAWatermarkNothingClosesEvenWithoutLateness() throws Exception {
+    harness.close();
+    harness = newHarness(TestChanges.spec("0s"), JobConfig.DEFAULT_CACHED_WINDOWS);
+    harness.open();
+    harness.processElement(viewInsert("acme", 1, T0, 1), 0);
+    harness.processElement(viewInsert("acme", 2, T0 + 5 * MINUTE, 2), 0);
+    assertThat(rollups()).isEmpty();
+    harness.processWatermark(T0 + 5 * MINUTE);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+  }
+
+  @Test
+  void aQuietTenantsWindowsCloseOnlyAsFarAsTheInputHasCome() throws Exception {
+    harness.close();
+    harness = newHarness();
+    harness.open();
+    harness.setProcessingTime(0);
+    harness.processWatermark(T0);
+    harness.processElement(viewInsert("acme", 1, T0 + 10_000, 1), 0);
+    harness.processElement(viewInsert("acme", 2, T0 + 3 * MINUTE, 2), 0);
+    // The tenant goes quiet while a slower partition is still being read.
+    harness.setProcessingTime(IDLE);
+    assertThat(rollups()).isEmpty();
+    harness.processWatermark(T0 + MINUTE + 30_000);
+    assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
+    // The tenant's clock allows no more; the re-armed idle check closes the rest once the input
+    // has passed it.
+    harness.processWatermark(T0 + 10 * MINUTE);
+    harness.setProcessingTime(2 * IDLE);
+    assertThat(values("acme", T0 + 3 * MINUTE))
+        .containsEntry("view_count{\"page\":\"/home\"}", "1");
   }
 
   @Test

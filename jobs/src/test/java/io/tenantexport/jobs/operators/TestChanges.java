@@ -12,12 +12,15 @@ import java.util.Map;
 
 /** Builds decoded changes for operator tests, as the decoder would, without Kafka. */
 final class TestChanges {
-  static final ExportSpec SPEC =
-      ExportSpec.parse(
-          """
+  static final ExportSpec SPEC = spec("30s");
+
+  /** The tests' spec with another allowed lateness. */
+  static ExportSpec spec(String lateness) {
+    return ExportSpec.parse(
+        """
       version: 7
       window: 1m
-      allowed_lateness: 30s
+      allowed_lateness: %s
       tables:
         - name: views
           mode: append_only
@@ -37,8 +40,10 @@ final class TestChanges {
             - {name: order_count, type: count}
             - {name: order_amount, type: sum, column: amount}
             - {name: order_max, type: max, column: amount}
-      """,
-          "test-spec");
+      """
+            .formatted(lateness),
+        "test-spec");
+  }
 
   /** Minute 0 of the tests' event time: 2026-11-26T10:00:00Z. */
   static final long T0 = 1_795_687_200_000L;
