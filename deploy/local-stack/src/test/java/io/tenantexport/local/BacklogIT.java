@@ -4,12 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tenantexport.common.gen.GeneratedRecord;
 import io.tenantexport.common.gen.TrafficGenerator;
-import io.tenantexport.common.keys.KeyProvider;
-import io.tenantexport.common.policy.PolicyFolder;
-import io.tenantexport.common.policy.Redactor;
-import io.tenantexport.common.policy.TenantPolicy;
 import io.tenantexport.common.spec.ExportSpec;
-import io.tenantexport.common.tenant.TenantId;
 import io.tenantexport.jobs.config.JobConfig;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.jobs.pipeline.TenantExportPipeline;
@@ -40,7 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BacklogIT {
   private static final int RECORDS = 6_000;
-  private static final Path POLICIES = Path.of("../policies");
 
   @RegisterExtension static final MiniClusterExtension FLINK = ItStack.miniCluster();
 
@@ -49,7 +43,7 @@ class BacklogIT {
   @Test
   void aBacklogReadPartitionByPartitionMakesOnlyTheLateChangesLate() throws Exception {
     ExportSpec spec = ItStack.spec("2m");
-    try (ItStack stack = ItStack.start(tmp, spec, POLICIES)) {
+    try (ItStack stack = ItStack.start(tmp, spec, ClusterRuns.POLICIES)) {
       stack.createTopics(Sources.AS_GENERATED);
       List<GeneratedRecord> input =
           new TrafficGenerator(
@@ -59,17 +53,7 @@ class BacklogIT {
                       .build())
               .take(RECORDS);
       stack.produce(Sources.AS_GENERATED, new TenantRouting(), input);
-      Map<TenantId, TenantPolicy> policies = PolicyFolder.load(POLICIES, spec);
-      Reference reference;
-      try (KeyProvider keys = stack.openKeys()) {
-        Redactor redactor = new Redactor(spec, keys);
-        reference =
-            new Reference(
-                input,
-                spec,
-                (tenant, table, image) ->
-                    redactor.apply(policies.get(TenantId.of(tenant, "reference")), table, image));
-      }
+      Reference reference = ClusterRuns.reference(stack, spec, input);
 
       JobConfig c = stack.config("backlog", Sources.AS_GENERATED, true, "1h", stack.writer());
       StreamExecutionEnvironment env = ItStack.env(c, new Configuration());

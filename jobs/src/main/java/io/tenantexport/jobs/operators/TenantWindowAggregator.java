@@ -257,6 +257,10 @@ public final class TenantWindowAggregator
     if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp == Long.MAX_VALUE) {
       flushUpTo(tenant, clock, Long.MAX_VALUE, now, ctx);
       clock.setEndTimer(false);
+    } else if (ctx.timeDomain() == TimeDomain.EVENT_TIME
+        && attempt.since(clock.getLastActivity()) + idleTimeoutMs <= now) {
+      // The input has moved on while the tenant is quiet: its idle flush continues.
+      flushQuiet(tenant, clock, now, ctx);
     } else if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
       // The input has passed the end (plus lateness) of a window this tenant's clock had closed.
       // Not "held before": if the clock still waits (the watermark has not passed what the
@@ -266,16 +270,9 @@ public final class TenantWindowAggregator
       // After a restore, restored timers fire at once while the backlog is still being replayed:
       // the tenant is only idle if it stays quiet for a whole timeout after this attempt started.
       long idleSince = attempt.since(clock.getLastActivity());
-      long watermark = ctx.timerService().currentWatermark();
-      // A quiet tenant's windows close as far as the input has come: in a backlog its changes may
-      // still be on their way in a slower partition. Without any watermark (nothing read since
-      // the job started), as far as they go.
-      long limit = watermark == Long.MIN_VALUE ? Long.MAX_VALUE : closableByInput(watermark);
-      if (idleSince + idleTimeoutMs <= timestamp && flushUpTo(tenant, clock, limit, now, ctx)) {
+      if (idleSince + idleTimeoutMs <= timestamp) {
         clock.setIdleTimer(0L);
-      } else if (idleSince + idleTimeoutMs <= timestamp) {
-        clock.setIdleTimer(now + idleTimeoutMs);
-        ctx.timerService().registerProcessingTimeTimer(clock.getIdleTimer());
+        flushQuiet(tenant, clock, now, ctx);
       } else {
         clock.setIdleTimer(idleSince + idleTimeoutMs);
         ctx.timerService().registerProcessingTimeTimer(clock.getIdleTimer());
@@ -330,6 +327,26 @@ public final class TenantWindowAggregator
     return time < Long.MIN_VALUE + lateness + spec.window().toMillis()
         ? Long.MIN_VALUE
         : spec.windowStart(time - lateness);
+  }
+
+  /**
+   * The idle flush: closes a quiet tenant's windows as far as the input has been read (in a backlog
+   * its changes may still be on their way in a slower partition), or all of them when no watermark
+   * has arrived at all (nothing read since the job started). Windows the input still holds are
+   * closed by an event-time timer as soon as the watermark passes them, not a timeout later.
+   */
+  private void flushQuiet(String tenant, TenantClock clock, long now, Context ctx)
+      throws Exception {
+    long watermark = ctx.timerService().currentWatermark();
+    long limit = watermark == Long.MIN_VALUE ? Long.MAX_VALUE : closableByInput(watermark);
+    if (!flushUpTo(tenant, clock, limit, now, ctx)) {
+      heldByInput.inc();
+      ctx.timerService()
+          .registerEventTimeTimer(
+              clock.getClosedUntil()
+                  + spec.window().toMillis()
+                  + spec.allowedLateness().toMillis());
+    }
   }
 
   /**

@@ -69,6 +69,13 @@ class TenantWindowAggregatorTest {
         Types.STRING);
   }
 
+  /** Replaces the harness by a fresh one with {@code spec} that has seen no watermark yet. */
+  private void reopenWithoutWatermark(ExportSpec spec) throws Exception {
+    harness.close();
+    harness = newHarness(spec, JobConfig.DEFAULT_CACHED_WINDOWS);
+    harness.open();
+  }
+
   /**
    * Opens {@code h} with its input read to the end of time but not ended (the watermark just below
    * the end-of-input one): windows close on the tenant's clock alone, as the tests below expect.
@@ -147,9 +154,7 @@ class TenantWindowAggregatorTest {
 
   @Test
   void aWindowWaitsForTheSlowestPartitionSoItsChangesAreNotLate() throws Exception {
-    harness.close();
-    harness = newHarness();
-    harness.open();
+    reopenWithoutWatermark(TestChanges.SPEC);
     // Every partition has been read up to T0: the input's watermark.
     harness.processWatermark(T0);
     harness.processElement(viewInsert("acme", 1, T0 + 10_000, 1), 0);
@@ -173,9 +178,7 @@ class TenantWindowAggregatorTest {
 
   @Test
   void aWindowHeldByTheInputClosesAfterARestore() throws Exception {
-    harness.close();
-    harness = newHarness();
-    harness.open();
+    reopenWithoutWatermark(TestChanges.SPEC);
     harness.processWatermark(T0);
     harness.processElement(viewInsert("acme", 1, T0 + 10_000, 1), 0);
     harness.processElement(viewInsert("acme", 2, T0 + 3 * MINUTE, 2), 0);
@@ -217,9 +220,7 @@ class TenantWindowAggregatorTest {
 
   @Test
   void withoutAWatermarkNothingClosesEvenWithoutLateness() throws Exception {
-    harness.close();
-    harness = newHarness(TestChanges.spec("0s"), JobConfig.DEFAULT_CACHED_WINDOWS);
-    harness.open();
+    reopenWithoutWatermark(TestChanges.spec("0s"));
     harness.processElement(viewInsert("acme", 1, T0, 1), 0);
     harness.processElement(viewInsert("acme", 2, T0 + 5 * MINUTE, 2), 0);
     assertThat(rollups()).isEmpty();
@@ -229,9 +230,7 @@ class TenantWindowAggregatorTest {
 
   @Test
   void aQuietTenantsWindowsCloseOnlyAsFarAsTheInputHasCome() throws Exception {
-    harness.close();
-    harness = newHarness();
-    harness.open();
+    reopenWithoutWatermark(TestChanges.SPEC);
     harness.setProcessingTime(0);
     harness.processWatermark(T0);
     harness.processElement(viewInsert("acme", 1, T0 + 10_000, 1), 0);
@@ -241,10 +240,9 @@ class TenantWindowAggregatorTest {
     assertThat(rollups()).isEmpty();
     harness.processWatermark(T0 + MINUTE + 30_000);
     assertThat(values("acme", T0)).containsEntry("view_count{\"page\":\"/home\"}", "1");
-    // The tenant's clock allows no more; the re-armed idle check closes the rest once the input
-    // has passed it.
+    // The tenant's clock allows no more, but the tenant is quiet: the rest closes as soon as the
+    // input has passed it, without waiting for another idle timeout.
     harness.processWatermark(T0 + 10 * MINUTE);
-    harness.setProcessingTime(2 * IDLE);
     assertThat(values("acme", T0 + 3 * MINUTE))
         .containsEntry("view_count{\"page\":\"/home\"}", "1");
   }
