@@ -18,9 +18,11 @@ import org.apache.kafka.common.TopicPartition;
  * <p>Order of work, which is what makes the verdict sound while both jobs keep running: read the
  * warehouse's clock ({@code started}), then the input's end offsets; wait until the live and the
  * canary consumer groups have committed them (each commit follows a checkpoint that flushed the
- * rows); wait {@code --settle} more (default: the canary's {@code job.idle_timeout} plus two
- * checkpoint intervals), in which the canary flushes tenants gone quiet, as the live job did; then
- * read both tables and decide with {@link ReconcileComparison}.
+ * rows); wait {@code --settle} more (default: the canary's {@code job.idle_timeout} and {@code
+ * kafka.idle_partition_timeout} plus two checkpoint intervals: a quiet tenant's last windows close
+ * once its idle timeout has passed and the quiet partitions no longer hold them), in which the
+ * canary flushes tenants gone quiet, as the live job did; then read both tables and decide with
+ * {@link ReconcileComparison}.
  */
 final class ReconcileCommand implements Command {
   private static final String FROM = "--from";
@@ -60,7 +62,8 @@ final class ReconcileCommand implements Command {
           --from <instant>      only windows starting at or after this ISO-8601 instant
           --to <instant>        only windows starting before this ISO-8601 instant
           --settle <duration>   wait after catching up (default: the canary's
-                                job.idle_timeout plus two checkpoint intervals)
+                                job.idle_timeout and kafka.idle_partition_timeout
+                                plus two checkpoint intervals)
         """
         + JobOperations.HELP;
   }
@@ -115,7 +118,10 @@ final class ReconcileCommand implements Command {
     Duration settle =
         settleOption != null
             ? settleOption
-            : canaryConfig.idleTimeout().plus(canaryConfig.checkpointInterval().multipliedBy(2));
+            : canaryConfig
+                .idleTimeout()
+                .plus(canaryConfig.idlePartitionTimeout())
+                .plus(canaryConfig.checkpointInterval().multipliedBy(2));
     io.out()
         .println(
             "reconcile: canary "
