@@ -298,13 +298,19 @@ public final class TenantWindowAggregator
       clock.setClosedUntil(until);
     }
     if (byClock > clock.getClosedUntil() && (closedMore || !wasHeld)) {
-      heldByInput.inc();
-      ctx.timerService()
-          .registerEventTimeTimer(
-              clock.getClosedUntil()
-                  + spec.window().toMillis()
-                  + spec.allowedLateness().toMillis());
+      waitForInput(clock, ctx);
     }
+  }
+
+  /**
+   * Registers the event-time timer at which the input will have passed the next window still open
+   * (its end plus lateness), and counts the hold.
+   */
+  private void waitForInput(TenantClock clock, Context ctx) {
+    heldByInput.inc();
+    ctx.timerService()
+        .registerEventTimeTimer(
+            clock.getClosedUntil() + spec.window().toMillis() + spec.allowedLateness().toMillis());
   }
 
   /** Windows starting before this may close by the tenant's clock (end + lateness passed). */
@@ -340,12 +346,7 @@ public final class TenantWindowAggregator
     long watermark = ctx.timerService().currentWatermark();
     long limit = watermark == Long.MIN_VALUE ? Long.MAX_VALUE : closableByInput(watermark);
     if (!flushUpTo(tenant, clock, limit, now, ctx)) {
-      heldByInput.inc();
-      ctx.timerService()
-          .registerEventTimeTimer(
-              clock.getClosedUntil()
-                  + spec.window().toMillis()
-                  + spec.allowedLateness().toMillis());
+      waitForInput(clock, ctx);
     }
   }
 
