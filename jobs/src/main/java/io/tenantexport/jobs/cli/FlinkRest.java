@@ -194,7 +194,7 @@ public final class FlinkRest {
   }
 
   /** Triggers a savepoint and leaves the job running; returns the trigger id. */
-  String triggerSavepoint(String jobId, String targetDirectory) {
+  public String triggerSavepoint(String jobId, String targetDirectory) {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("cancel-job", false);
     if (targetDirectory != null) {
@@ -230,6 +230,41 @@ public final class FlinkRest {
             : cause.path("class").asText("") + ": " + cause.path("stack-trace").asText("");
     return new SavepointStatus(
         true, null, failure.lines().findFirst().orElse("savepoint failed without a cause"));
+  }
+
+  /**
+   * Waits for the savepoint {@code trigger} of {@code jobId}, polling every {@code poll}; its
+   * location.
+   *
+   * @throws CommandFailedException when it failed or was not done within {@code timeout}
+   */
+  public String awaitSavepoint(String jobId, String trigger, Duration timeout, Duration poll) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      SavepointStatus s = savepointStatus(jobId, trigger);
+      if (s.done()) {
+        if (s.failure() != null) {
+          throw new CommandFailedException("savepoint of job " + jobId + " failed: " + s.failure());
+        }
+        return s.location();
+      }
+      if (System.nanoTime() > deadline) {
+        throw new CommandFailedException(
+            "savepoint "
+                + trigger
+                + " of job "
+                + jobId
+                + " not completed within "
+                + timeout.toSeconds()
+                + "s");
+      }
+      try {
+        Thread.sleep(poll.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CommandFailedException("interrupted", e);
+      }
+    }
   }
 
   /** Cancels the job ({@code PATCH /jobs/:id?mode=cancel}). */

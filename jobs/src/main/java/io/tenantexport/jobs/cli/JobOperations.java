@@ -359,28 +359,9 @@ final class JobOperations {
   }
 
   private String awaitSavepoint(String jobId, String trigger) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      FlinkRest.SavepointStatus s = rest.savepointStatus(jobId, trigger);
-      if (s.done()) {
-        if (s.failure() != null) {
-          throw new CommandFailedException("savepoint of job " + jobId + " failed: " + s.failure());
-        }
-        say("savepoint " + s.location());
-        return s.location();
-      }
-      if (System.nanoTime() > deadline) {
-        throw new CommandFailedException(
-            "savepoint "
-                + trigger
-                + " of job "
-                + jobId
-                + " not completed within "
-                + timeout.toSeconds()
-                + "s");
-      }
-      sleep();
-    }
+    String location = rest.awaitSavepoint(jobId, trigger, timeout, POLL);
+    say("savepoint " + location);
+    return location;
   }
 
   /** Cancels a job that must not run on, and waits until it has stopped; never throws. */

@@ -87,6 +87,7 @@ public final class Benchmark {
       List<Integer> latencyTenants,
       int latencyRate,
       Duration latencyDuration,
+      List<Integer> idleTenants,
       String jobManagerMemory,
       String taskManagerMemory) {}
 
@@ -110,6 +111,8 @@ public final class Benchmark {
           "  --latency-rate 0           records/s of the latency run; 0: 70 % of (c)'s median events/s",
           "  --latency-duration 4m      live input per latency run; windows close after the spec's"
               + " window + allowed lateness, so make it longer than that",
+          "  --idle-tenants 10,1000     tenant counts (of --tenants) to measure idle tenants' state at"
+              + " (a savepoint after the input, per operator; default: all); 'none' for none",
           "  --jm-memory 1024m          jobmanager.memory.process.size (default: deploy/config.yaml's)",
           "  --tm-memory 1536m          taskmanager.memory.process.size (default: deploy/config.yaml's)",
           "  --spec deploy/export-spec.yaml",
@@ -125,6 +128,7 @@ public final class Benchmark {
   private final String jarId;
   private final List<RunResult> results = new ArrayList<>();
   private final Map<Integer, LatencyProbe.Latencies> latencies = new LinkedHashMap<>();
+  private final Map<Integer, IdleStateProbe.IdleState> idleStates = new LinkedHashMap<>();
 
   private Benchmark(
       Options o,
@@ -253,6 +257,9 @@ public final class Benchmark {
     if (o.latencyTenants().contains(tenants)) {
       latency(tenants, policies, work, checked);
     }
+    if (o.idleTenants().contains(tenants)) {
+      idleState(tenants, data, policies, work);
+    }
     return warmedUp;
   }
 
@@ -273,7 +280,7 @@ public final class Benchmark {
     if (aborted != null) {
       setup.put("aborted", aborted);
     }
-    return new Report(setup, results, latencies);
+    return new Report(setup, results, latencies, idleStates);
   }
 
   /**
@@ -288,7 +295,7 @@ public final class Benchmark {
         o.latencyRate() > 0
             ? o.latencyRate()
             : 0.7
-                * new Report(Map.of(), results, Map.of())
+                * new Report(Map.of(), results, Map.of(), Map.of())
                     .median("c", tenants, RunResult::eventsPerSecond);
     if (Double.isNaN(rate)) {
       LOG.warn("Bench: no finished (c) run at {} tenants, so no rate for a latency run", tenants);
@@ -318,6 +325,46 @@ public final class Benchmark {
             checked.spec().allowedLateness(),
             o.checkpointInterval()));
     deleteTree(work.resolve(name));
+  }
+
+  /**
+   * The state of idle tenants (figure 3, {@link IdleStateProbe}): (c) reads the tenant count's
+   * input unbounded, then every tenant is idle; its windows close after {@code job.idle_timeout}
+   * and its buffered lake rows are written after {@code lake.max_file_age}, both {@link
+   * IdleStateProbe#EMPTIES_AFTER} here (they decide when state empties, not how much is left).
+   */
+  private void idleState(int tenants, BenchData data, Path policies, Path work) throws Exception {
+    String name = "c-t" + tenants + "-idle";
+    Path dir = work.resolve(name);
+    String empties = IdleStateProbe.EMPTIES_AFTER.toMillis() + "ms";
+    List<String> flags =
+        fullPipelineFlags(
+            name,
+            BenchData.topics("bench-t" + tenants),
+            dir.resolve("lake"),
+            policies,
+            false,
+            Map.of("job.idle_timeout", empties, "lake.max_file_age", empties));
+    kafka.createTopic(policyTopic(name), 1);
+    try (Connection c = warehouse.connect();
+        Statement s = c.createStatement()) {
+      s.execute("TRUNCATE tenant_export.metric_rollup");
+    }
+    IdleStateProbe.IdleState idle =
+        IdleStateProbe.measure(
+            cluster,
+            probe,
+            jarId,
+            FULL_PIPELINE,
+            flags,
+            data.events(),
+            o.runTimeout(),
+            o.checkpointInterval(),
+            dir.resolve("savepoints"));
+    LOG.info("Bench: {} {}", name, idle);
+    idleStates.put(tenants, idle);
+    WarehouseBaseline.truncate(warehouse);
+    deleteTree(dir);
   }
 
   private RunResult measure(
@@ -453,6 +500,17 @@ public final class Benchmark {
    */
   private List<String> fullPipelineFlags(
       String name, List<String> topics, Path lake, Path policies, boolean bounded) {
+    return fullPipelineFlags(name, topics, lake, policies, bounded, Map.of());
+  }
+
+  /** {@link #fullPipelineFlags}, with {@code overrides}: settings of this run only. */
+  private List<String> fullPipelineFlags(
+      String name,
+      List<String> topics,
+      Path lake,
+      Path policies,
+      boolean bounded,
+      Map<String, String> overrides) {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("spec", o.spec().toString());
     m.put("job.name", "bench-" + name);
@@ -474,6 +532,7 @@ public final class Benchmark {
     m.put("policy.folder", policies.toString());
     m.put("policy.control_topic", policyTopic(name));
     m.putAll(keySettings);
+    m.putAll(overrides);
     List<String> flags = new ArrayList<>();
     m.forEach((k, v) -> flags.add("--" + k + "=" + v));
     return flags;
@@ -582,6 +641,7 @@ public final class Benchmark {
     m.put("latency-tenants", "");
     m.put("latency-rate", "0");
     m.put("latency-duration", "4m");
+    m.put("idle-tenants", "");
     m.put("jm-memory", "");
     m.put("tm-memory", "");
     for (int i = 0; i < args.length; i++) {
@@ -603,18 +663,9 @@ public final class Benchmark {
       throw new IllegalArgumentException(
           "--jobs must name some of " + Report.JOBS + ", got " + m.get("jobs"));
     }
-    String latencyAt =
-        m.get("latency-tenants").isEmpty() ? tenants.get(0).toString() : m.get("latency-tenants");
     List<Integer> latencyTenants =
-        latencyAt.equals("none")
-            ? List.of()
-            : Arrays.stream(latencyAt.split(","))
-                .map(t -> positiveInt("--latency-tenants", t.trim()))
-                .toList();
-    if (!tenants.containsAll(latencyTenants)) {
-      throw new IllegalArgumentException(
-          "--latency-tenants " + latencyTenants + " must be among --tenants " + tenants);
-    }
+        someOf(tenants, "--latency-tenants", m.get("latency-tenants"), List.of(tenants.get(0)));
+    List<Integer> idleTenants = someOf(tenants, "--idle-tenants", m.get("idle-tenants"), tenants);
     return new Options(
         tenants,
         Report.JOBS.stream().filter(jobs::contains).toList(),
@@ -633,8 +684,25 @@ public final class Benchmark {
         latencyTenants,
         nonNegativeInt("--latency-rate", m.get("latency-rate")),
         duration("--latency-duration", m.get("latency-duration")),
+        idleTenants,
         m.get("jm-memory"),
         m.get("tm-memory"));
+  }
+
+  /** Tenant counts {@code flag} names ("": {@code otherwise}, "none": none), among {@code all}. */
+  private static List<Integer> someOf(
+      List<Integer> all, String flag, String v, List<Integer> otherwise) {
+    if (v.equals("none")) {
+      return List.of();
+    }
+    List<Integer> some =
+        v.isEmpty()
+            ? otherwise
+            : Arrays.stream(v.split(",")).map(t -> positiveInt(flag, t.trim())).toList();
+    if (!all.containsAll(some)) {
+      throw new IllegalArgumentException(flag + " " + some + " must be among --tenants " + all);
+    }
+    return some;
   }
 
   private static int positiveInt(String flag, String v) {

@@ -29,14 +29,17 @@ final class Report {
   private final Map<String, Object> setup;
   private final List<RunResult> runs;
   private final Map<Integer, LatencyProbe.Latencies> latencies;
+  private final Map<Integer, IdleStateProbe.IdleState> idleStates;
 
   Report(
       Map<String, Object> setup,
       List<RunResult> runs,
-      Map<Integer, LatencyProbe.Latencies> latencies) {
+      Map<Integer, LatencyProbe.Latencies> latencies,
+      Map<Integer, IdleStateProbe.IdleState> idleStates) {
     this.setup = setup;
     this.runs = runs;
     this.latencies = latencies;
+    this.idleStates = idleStates;
   }
 
   /** The median of {@code figure} over the finished runs of {@code job} at {@code tenants}. */
@@ -201,6 +204,21 @@ final class Report {
                   .append(l.status())
                   .append(" |\n"));
     }
+    if (!idleStates.isEmpty()) {
+      sb.append(
+          "\n| tenants | idle state: operator (savepoint after the input) | bytes | bytes per"
+              + " tenant |\n");
+      sb.append("|---:|---|---:|---:|\n");
+      idleStates.forEach(
+          (t, idle) -> {
+            if (!idle.finished()) {
+              sb.append("| ").append(t).append(" | ").append(idle.status()).append(" | – | – |\n");
+              return;
+            }
+            idle.bytesByOperator().forEach((op, bytes) -> idleRow(sb, t, op, bytes));
+            idleRow(sb, t, "**all operators**", idle.totalBytes());
+          });
+    }
     if (tenantCounts().size() > 1) {
       int lo = tenantCounts().first();
       int hi = tenantCounts().last();
@@ -213,6 +231,18 @@ final class Report {
           .append(" (target ≥ 0.8)\n");
     }
     return sb.toString();
+  }
+
+  private static void idleRow(StringBuilder sb, int tenants, String operator, long bytes) {
+    sb.append("| ")
+        .append(tenants)
+        .append(" | ")
+        .append(operator)
+        .append(" | ")
+        .append(fmt(bytes, 0))
+        .append(" | ")
+        .append(fmt((double) bytes / tenants, 1))
+        .append(" |\n");
   }
 
   private static String target(String ratio) {
@@ -333,6 +363,17 @@ final class Report {
           lat.put(Integer.toString(t), v);
         });
     json.put("latency", lat);
+    Map<String, Object> idle = new LinkedHashMap<>();
+    idleStates.forEach(
+        (t, s) -> {
+          Map<String, Object> v = new LinkedHashMap<>();
+          v.put("status", s.status());
+          v.put("state_bytes_by_operator", s.bytesByOperator());
+          v.put("state_bytes", s.totalBytes());
+          v.put("state_bytes_per_tenant", RunResult.json((double) s.totalBytes() / t));
+          idle.put(Integer.toString(t), v);
+        });
+    json.put("idle_state", idle);
     List<Map<String, Object>> all = new ArrayList<>();
     for (RunResult r : runs) {
       Map<String, Object> m = new LinkedHashMap<>();

@@ -204,7 +204,6 @@ final class RunProbe {
     }
   }
 
-  /** The id of the job's vertex that holds the Kafka source (uid and name cdc-source), or null. */
   /**
    * The records the job's CDC source has read so far (summed over its subtasks), or -1 when the job
    * has no such metric (yet, or any more).
@@ -232,6 +231,7 @@ final class RunProbe {
     return Double.isNaN(read) ? -1 : (long) read;
   }
 
+  /** The id of the job's vertex that holds the Kafka source (uid and name cdc-source), or null. */
   private String sourceVertex(String jobId) {
     for (JsonNode v : cluster.get("/jobs/" + jobId).path("vertices")) {
       if (v.path("name").asText().startsWith("Source: cdc-source")) {

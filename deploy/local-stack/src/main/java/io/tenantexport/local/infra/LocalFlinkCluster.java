@@ -68,6 +68,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
   private static final String BASH_JAVA_UTILS = "org.apache.flink.runtime.util.bash.BashJavaUtils";
   private static final String BASH_JAVA_UTILS_PREFIX = "BASH_JAVA_UTILS_EXEC_RESULT:";
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+  private static final Duration SAVEPOINT_POLL = Duration.ofMillis(200);
   private static final int START_ATTEMPTS = 3;
   private static final int LOG_LINES_SHOWN = 20;
 
@@ -303,6 +304,15 @@ public final class LocalFlinkCluster implements AutoCloseable {
   /** POST {@code body} (JSON) to {@code path} of the REST API; returns the JSON answer. */
   public JsonNode post(String path, Object body) {
     return rest.post(path, body);
+  }
+
+  /**
+   * Takes a savepoint of the running job into {@code dir} and leaves the job running; waits up to
+   * {@code timeout} and returns its location.
+   */
+  public String savepoint(String jobId, Path dir, Duration timeout) {
+    return rest.awaitSavepoint(
+        jobId, rest.triggerSavepoint(jobId, dir.toUri().toString()), timeout, SAVEPOINT_POLL);
   }
 
   /** Uploads a job jar ({@code POST /jars/upload}); returns its jar id for {@link #runJar}. */

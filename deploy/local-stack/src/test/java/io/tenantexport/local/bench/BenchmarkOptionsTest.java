@@ -38,6 +38,20 @@ class BenchmarkOptionsTest {
   }
 
   @Test
+  void idleStateIsMeasuredAtEveryTenantCountUnlessToldOtherwise() throws Exception {
+    assertThat(Benchmark.parse(args("--tenants", "10,1000")).idleTenants())
+        .containsExactly(10, 1000);
+    assertThat(
+            Benchmark.parse(args("--tenants", "10,1000", "--idle-tenants", "1000")).idleTenants())
+        .containsExactly(1000);
+    assertThat(Benchmark.parse(args("--idle-tenants", "none")).idleTenants()).isEmpty();
+    assertThatThrownBy(() -> Benchmark.parse(args("--tenants", "10", "--idle-tenants", "1000")))
+        .hasMessageContaining("--idle-tenants [1000] must be among --tenants [10]");
+    assertThatThrownBy(() -> Benchmark.parse(args("--tenants", "10", "--latency-tenants", "99")))
+        .hasMessageContaining("--latency-tenants [99] must be among --tenants [10]");
+  }
+
+  @Test
   void jobsAreASubsetOfABCRunInThatOrder() throws Exception {
     assertThat(Benchmark.parse(args()).jobs()).containsExactly("a", "b", "c");
     assertThat(Benchmark.parse(args("--jobs", "c,a")).jobs()).containsExactly("a", "c");
