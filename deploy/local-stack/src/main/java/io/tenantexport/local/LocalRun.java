@@ -228,6 +228,7 @@ public final class LocalRun {
       settings.put("kafka.audit_topic", AUDIT_TOPIC);
       settings.put("kafka.quarantine_topic", QUARANTINE_TOPIC);
       settings.put("kafka.transaction_timeout", "1m");
+      settings.put("job.checkpoint_timeout", "25s"); // interval + 2 × this within the 1m above
       settings.put("lake.path", lake.toUri().toString());
       // A demo shows files within seconds; production waits up to 15 minutes for fewer files.
       settings.put("lake.max_file_age", "10s");

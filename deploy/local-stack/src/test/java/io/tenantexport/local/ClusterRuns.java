@@ -82,6 +82,7 @@ final class ClusterRuns {
     job.put("name", c.jobName());
     job.put("parallelism", c.parallelism());
     job.put("checkpoint_interval", c.checkpointInterval().toMillis() + "ms");
+    job.put("checkpoint_timeout", c.checkpointTimeout().toSeconds() + "s");
     job.put("idle_timeout", "1h");
     job.put("orphan_timeout", "1h");
     Map<String, Object> kafka = new LinkedHashMap<>();

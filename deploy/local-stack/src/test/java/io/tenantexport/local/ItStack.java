@@ -228,6 +228,9 @@ final class ItStack implements AutoCloseable {
     m.put("kafka.quarantine_topic", run + ".quarantine");
     m.put("kafka.transactional_id_prefix", "tenant-export-" + run);
     m.put("kafka.transaction_timeout", "1m");
+    // Within the transaction timeout (interval + 2 × this): checkpoints here take well under a
+    // second.
+    m.put("job.checkpoint_timeout", "25s");
     m.put("lake.path", lake(run).toUri().toString());
     // Tests look at the lake while jobs run: a row waits at most a second for its file.
     m.put("lake.max_file_age", "1s");

@@ -160,9 +160,11 @@ class KubernetesManifestsTest {
       assertThat(TimeUtils.parseDuration(conf.get("execution.checkpointing.interval")))
           .as("execution.checkpointing.interval vs job.checkpoint_interval")
           .isEqualTo(interval);
+      Duration checkpointTimeout =
+          TimeUtils.parseDuration(jobYaml.at("/job/checkpoint_timeout").asText());
       assertThat(TimeUtils.parseDuration(jobYaml.at("/kafka/transaction_timeout").asText()))
-          .as("kafka.transaction_timeout vs 2 x job.checkpoint_interval")
-          .isGreaterThanOrEqualTo(interval.multipliedBy(2));
+          .as("kafka.transaction_timeout vs job.checkpoint_interval + 2 x job.checkpoint_timeout")
+          .isGreaterThanOrEqualTo(interval.plus(checkpointTimeout.multipliedBy(2)));
     }
     assertThat(fd.at("/spec/job/parallelism").asInt())
         .isLessThanOrEqualTo(Integer.parseInt(conf.get("pipeline.max-parallelism")));

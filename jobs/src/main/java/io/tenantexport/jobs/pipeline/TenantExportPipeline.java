@@ -64,8 +64,14 @@ public final class TenantExportPipeline {
     env.setParallelism(c.parallelism());
     env.setMaxParallelism(c.maxParallelism());
     env.enableCheckpointing(c.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
-    // Every type is Avro or a POJO: a Kryo fallback would make savepoints impossible to evolve.
     Configuration conf = new Configuration();
+    // A checkpoint that takes too long must fail the job, never run on: the Kafka sinks'
+    // transactions stay open until it completes, and one that outlives kafka.transaction_timeout
+    // is aborted by the broker and its records lost (JobConfig checks the two fit together). A
+    // failed checkpoint must not be tolerated either: the transactions would run on into the next.
+    conf.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, c.checkpointTimeout());
+    conf.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, 0);
+    // Every type is Avro or a POJO: a Kryo fallback would make savepoints impossible to evolve.
     conf.set(PipelineOptions.GENERIC_TYPES, false);
     // Unaligned checkpoints would persist in-flight records, and records in flight before the
     // decoding operator are raw, unredacted CDC payloads: they must never reach a checkpoint.

@@ -61,7 +61,9 @@ class JobConfigTest {
         .hasMessageContaining("transaction.max.timeout.ms");
     assertThatThrownBy(
             () -> JobConfig.load(FILE, new String[] {"--kafka.transaction_timeout=15s"}, Map.of()))
-        .hasMessageContaining("at least twice job.checkpoint_interval");
+        .hasMessageContaining(
+            "kafka.transaction_timeout = '15s' (flag --kafka.transaction_timeout): must be at least"
+                + " job.checkpoint_interval + 2 × job.checkpoint_timeout (PT10S + 2 × PT4M)");
     assertThatThrownBy(
             () ->
                 JobConfig.load(
@@ -102,5 +104,23 @@ class JobConfigTest {
         .isEqualTo(FILE.toAbsolutePath().getParent().resolve("policies").normalize());
     assertThat(c.policyDocuments()).containsKey("t00-acme");
     assertThat(c.keyOptions()).containsEntry("provider", "local");
+  }
+
+  @Test
+  void aCheckpointMustFailBeforeTheSinksTransactionsCanExpire() {
+    // 10s + 2 × 4m = 8m10s: the shipped 10m fits; a checkpoint allowed 5m would not.
+    assertThat(JobConfig.load(FILE, new String[0], Map.of()).checkpointTimeout())
+        .isEqualTo(Duration.ofMinutes(4));
+    assertThatThrownBy(
+            () -> JobConfig.load(FILE, new String[] {"--job.checkpoint_timeout=5m"}, Map.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("(PT10S + 2 × PT5M)")
+        .hasMessageContaining("Kafka aborts one that outlives it, losing its records");
+    JobConfig raised =
+        JobConfig.load(
+            FILE,
+            new String[] {"--job.checkpoint_timeout=7m", "--kafka.transaction_timeout=15m"},
+            Map.of());
+    assertThat(raised.checkpointTimeout()).isEqualTo(Duration.ofMinutes(7));
   }
 }
