@@ -258,7 +258,7 @@ public final class Benchmark {
       latency(tenants, policies, work, checked);
     }
     if (o.idleTenants().contains(tenants)) {
-      idleState(tenants, data, policies, work);
+      idleState(tenants, data, policies, work, checked);
     }
     return warmedUp;
   }
@@ -330,10 +330,12 @@ public final class Benchmark {
   /**
    * The state of idle tenants (figure 3, {@link IdleStateProbe}): (c) reads the tenant count's
    * input unbounded, then every tenant is idle; its windows close after {@code job.idle_timeout}
-   * and its buffered lake rows are written after {@code lake.max_file_age}, both {@link
-   * IdleStateProbe#EMPTIES_AFTER} here (they decide when state empties, not how much is left).
+   * and changes waiting for their row's tenant are quarantined after {@code job.orphan_timeout},
+   * both {@link IdleStateProbe#EMPTIES_AFTER} here (they decide when state empties, not how much is
+   * left).
    */
-  private void idleState(int tenants, BenchData data, Path policies, Path work) throws Exception {
+  private void idleState(int tenants, BenchData data, Path policies, Path work, JobConfig checked)
+      throws Exception {
     String name = "c-t" + tenants + "-idle";
     Path dir = work.resolve(name);
     String empties = IdleStateProbe.EMPTIES_AFTER.toMillis() + "ms";
@@ -344,7 +346,7 @@ public final class Benchmark {
             dir.resolve("lake"),
             policies,
             false,
-            Map.of("job.idle_timeout", empties, "lake.max_file_age", empties));
+            Map.of("job.idle_timeout", empties, "job.orphan_timeout", empties));
     kafka.createTopic(policyTopic(name), 1);
     try (Connection c = warehouse.connect();
         Statement s = c.createStatement()) {
@@ -359,7 +361,8 @@ public final class Benchmark {
             flags,
             data.events(),
             o.runTimeout(),
-            o.checkpointInterval(),
+            checked.idlePartitionTimeout(),
+            dir.resolve("lake"),
             dir.resolve("savepoints"));
     LOG.info("Bench: {} {}", name, idle);
     idleStates.put(tenants, idle);

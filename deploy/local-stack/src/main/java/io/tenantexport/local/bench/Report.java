@@ -206,18 +206,35 @@ final class Report {
     }
     if (!idleStates.isEmpty()) {
       sb.append(
-          "\n| tenants | idle state: operator (savepoint after the input) | bytes | bytes per"
-              + " tenant |\n");
-      sb.append("|---:|---|---:|---:|\n");
+          "\n| tenants (with input) | idle state: job vertex (savepoint after the input) | bytes |"
+              + " bytes per tenant | per tenant with input |\n");
+      sb.append("|---:|---|---:|---:|---:|\n");
       idleStates.forEach(
           (t, idle) -> {
+            String tenants = t + " (" + idle.tenantsWithInput() + ")";
             if (!idle.finished()) {
-              sb.append("| ").append(t).append(" | ").append(idle.status()).append(" | – | – |\n");
+              sb.append("| ")
+                  .append(tenants)
+                  .append(" | ")
+                  .append(idle.status())
+                  .append(" | – | – | – |\n");
               return;
             }
-            idle.bytesByOperator().forEach((op, bytes) -> idleRow(sb, t, op, bytes));
-            idleRow(sb, t, "**all operators**", idle.totalBytes());
+            idle.bytesByOperator().forEach((op, bytes) -> idleRow(sb, tenants, op, bytes, t, idle));
+            idleRow(sb, tenants, "**all but buffered lake rows**", idle.keptBytes(), t, idle);
           });
+      Map<String, Double> added = bytesPerAddedTenant();
+      if (!added.isEmpty()) {
+        sb.append("\nIdle state per added tenant (the slope between ")
+            .append(idleStates.keySet().stream().min(Integer::compare).orElseThrow())
+            .append(" and ")
+            .append(idleStates.keySet().stream().max(Integer::compare).orElseThrow())
+            .append(" tenants, which leaves out each vertex's fixed part; all: without the lake")
+            .append(" buffer): ");
+        List<String> parts = new ArrayList<>();
+        added.forEach((op, bytes) -> parts.add(op + " " + fmt(bytes, 1) + " B"));
+        sb.append(String.join("; ", parts)).append(".\n");
+      }
     }
     if (tenantCounts().size() > 1) {
       int lo = tenantCounts().first();
@@ -233,16 +250,54 @@ final class Report {
     return sb.toString();
   }
 
-  private static void idleRow(StringBuilder sb, int tenants, String operator, long bytes) {
+  private static void idleRow(
+      StringBuilder sb,
+      String tenants,
+      String vertex,
+      long bytes,
+      int allTenants,
+      IdleStateProbe.IdleState idle) {
     sb.append("| ")
         .append(tenants)
         .append(" | ")
-        .append(operator)
+        .append(vertex)
         .append(" | ")
         .append(fmt(bytes, 0))
         .append(" | ")
-        .append(fmt((double) bytes / tenants, 1))
+        .append(fmt((double) bytes / allTenants, 1))
+        .append(" | ")
+        .append(fmt(Stats.ratio(bytes, idle.tenantsWithInput()), 1))
         .append(" |\n");
+  }
+
+  /**
+   * Per job vertex and in all (without the lake buffer), the idle state each tenant adds: (bytes at
+   * the largest finished tenant count − at the smallest) ÷ (the difference in tenants), which
+   * leaves out what a vertex holds whatever the number of tenants. Empty with fewer than two
+   * finished counts.
+   */
+  Map<String, Double> bytesPerAddedTenant() {
+    List<Integer> finished =
+        idleStates.entrySet().stream()
+            .filter(e -> e.getValue().finished())
+            .map(Map.Entry::getKey)
+            .sorted()
+            .toList();
+    Map<String, Double> added = new LinkedHashMap<>();
+    if (finished.size() < 2) {
+      return added;
+    }
+    int lo = finished.get(0);
+    int hi = finished.get(finished.size() - 1);
+    IdleStateProbe.IdleState a = idleStates.get(lo);
+    IdleStateProbe.IdleState b = idleStates.get(hi);
+    b.bytesByOperator()
+        .forEach(
+            (op, bytes) ->
+                added.put(
+                    op, (double) (bytes - a.bytesByOperator().getOrDefault(op, 0L)) / (hi - lo)));
+    added.put("all", (double) (b.keptBytes() - a.keptBytes()) / (hi - lo));
+    return added;
   }
 
   private static String target(String ratio) {
@@ -368,12 +423,19 @@ final class Report {
         (t, s) -> {
           Map<String, Object> v = new LinkedHashMap<>();
           v.put("status", s.status());
-          v.put("state_bytes_by_operator", s.bytesByOperator());
-          v.put("state_bytes", s.totalBytes());
-          v.put("state_bytes_per_tenant", RunResult.json((double) s.totalBytes() / t));
+          v.put("tenants_with_input", s.tenantsWithInput());
+          v.put("state_bytes_by_vertex", s.bytesByOperator());
+          v.put("state_bytes", s.finished() ? s.totalBytes() : null);
+          v.put("state_bytes_without_buffered_lake_rows", s.finished() ? s.keptBytes() : null);
+          v.put(
+              "state_bytes_per_tenant_without_buffered_lake_rows",
+              RunResult.json(s.finished() ? (double) s.keptBytes() / t : Double.NaN));
           idle.put(Integer.toString(t), v);
         });
     json.put("idle_state", idle);
+    Map<String, Object> added = new LinkedHashMap<>();
+    bytesPerAddedTenant().forEach((op, bytes) -> added.put(op, RunResult.json(bytes)));
+    json.put("idle_state_bytes_per_added_tenant", added);
     List<Map<String, Object>> all = new ArrayList<>();
     for (RunResult r : runs) {
       Map<String, Object> m = new LinkedHashMap<>();

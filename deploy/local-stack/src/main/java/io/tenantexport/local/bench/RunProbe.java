@@ -38,7 +38,10 @@ final class RunProbe {
   /** The source's records read, an operator metric of the vertex that holds it. */
   static final String SOURCE_METRIC = "Source__cdc-source.numRecordsIn";
 
-  private static final Set<String> TERMINAL = Set.of("FINISHED", "FAILED", "CANCELED");
+  /** The name of the vertex that holds the Kafka source (uid and name cdc-source). */
+  static final String SOURCE_VERTEX = "Source: cdc-source";
+
+  static final Set<String> TERMINAL = Set.of("FINISHED", "FAILED", "CANCELED");
   private static final Duration SUBMIT_TIMEOUT = Duration.ofMinutes(15);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_CAUSE = 160;
@@ -185,10 +188,10 @@ final class RunProbe {
       }
       try {
         if (sourceVertex == null) {
-          sourceVertex = sourceVertex(jobId);
+          sourceVertex = vertex(jobId, SOURCE_VERTEX);
         }
         if (sourceVertex != null) {
-          long read = recordsRead(jobId, sourceVertex);
+          long read = metricSum(jobId, sourceVertex, SOURCE_METRIC);
           if (read >= 0) {
             reads.add(new ReadSample(System.nanoTime(), read));
           }
@@ -209,32 +212,41 @@ final class RunProbe {
    * has no such metric (yet, or any more).
    */
   long recordsRead(String jobId) {
+    return metric(jobId, SOURCE_VERTEX, SOURCE_METRIC);
+  }
+
+  /**
+   * {@code metric} summed over the subtasks of the job's vertex whose name starts with {@code
+   * vertexName} (an operator's metric is named {@code <operator name, blanks as _>.<metric>}), or
+   * -1 when the job has no such vertex or metric (yet, or any more).
+   */
+  long metric(String jobId, String vertexName, String metric) {
     try {
-      String vertex = sourceVertex(jobId);
-      return vertex == null ? -1 : recordsRead(jobId, vertex);
+      String vertex = vertex(jobId, vertexName);
+      return vertex == null ? -1 : metricSum(jobId, vertex, metric);
     } catch (RuntimeException notYetOrGone) {
       return -1;
     }
   }
 
-  private long recordsRead(String jobId, String sourceVertex) {
+  private long metricSum(String jobId, String vertexId, String metric) {
     JsonNode m =
         cluster.get(
             "/jobs/"
                 + jobId
                 + "/vertices/"
-                + sourceVertex
+                + vertexId
                 + "/subtasks/metrics?get="
-                + SOURCE_METRIC
+                + metric
                 + "&agg=sum");
-    double read = m.path(0).path("sum").asDouble(Double.NaN);
-    return Double.isNaN(read) ? -1 : (long) read;
+    double sum = m.path(0).path("sum").asDouble(Double.NaN);
+    return Double.isNaN(sum) ? -1 : (long) sum;
   }
 
-  /** The id of the job's vertex that holds the Kafka source (uid and name cdc-source), or null. */
-  private String sourceVertex(String jobId) {
+  /** The id of the job's vertex whose name starts with {@code name}, or null. */
+  private String vertex(String jobId, String name) {
     for (JsonNode v : cluster.get("/jobs/" + jobId).path("vertices")) {
-      if (v.path("name").asText().startsWith("Source: cdc-source")) {
+      if (v.path("name").asText().startsWith(name)) {
         return v.path("id").asText();
       }
     }

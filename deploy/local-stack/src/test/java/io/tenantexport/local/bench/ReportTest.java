@@ -14,27 +14,46 @@ import org.junit.jupiter.api.io.TempDir;
 class ReportTest {
   @TempDir Path tmp;
 
-  @Test
-  void idleStateIsReportedPerOperatorAndPerTenant() throws Exception {
+  private static IdleStateProbe.IdleState idle(long windows, long dedupe, int withInput) {
     Map<String, Long> bytes = new LinkedHashMap<>();
-    bytes.put("per-tenant windows", 5_000L);
-    bytes.put("dedupe + row images", 15_000L);
+    bytes.put("per-tenant windows", windows);
+    bytes.put("dedupe + row images", dedupe);
+    bytes.put("lake file buffer -> lake (Parquet)", 7 * windows);
+    return new IdleStateProbe.IdleState("FINISHED", bytes, withInput);
+  }
+
+  @Test
+  void idleStateIsReportedPerVertexPerTenantAndPerAddedTenant() throws Exception {
     Map<Integer, IdleStateProbe.IdleState> idle = new LinkedHashMap<>();
-    idle.put(100, new IdleStateProbe.IdleState("FINISHED", bytes));
-    idle.put(1000, new IdleStateProbe.IdleState("timeout PT10M after 5 records", Map.of()));
+    idle.put(10, idle(5_000, 15_000, 10));
+    idle.put(1000, idle(104_000, 114_000, 800));
+    idle.put(
+        100_000, new IdleStateProbe.IdleState("UNSETTLED: windows closed 7 (PT10M)", Map.of(), 0));
     Report report = new Report(Map.of(), List.of(), Map.of(), idle);
 
     assertThat(report.markdown())
-        .contains("| 100 | per-tenant windows | 5,000 | 50.0 |")
-        .contains("| 100 | dedupe + row images | 15,000 | 150.0 |")
-        .contains("| 100 | **all operators** | 20,000 | 200.0 |")
-        .contains("| 1000 | timeout PT10M after 5 records | – | – |");
+        .contains("| 10 (10) | per-tenant windows | 5,000 | 500.0 | 500.0 |")
+        .contains("| 1000 (800) | lake file buffer -> lake (Parquet) | 728,000 | 728.0 | 910.0 |")
+        .contains("| 1000 (800) | **all but buffered lake rows** | 218,000 | 218.0 | 272.5 |")
+        .contains("| 100000 (0) | UNSETTLED: windows closed 7 (PT10M) | – | – | – |")
+        // The fixed 4,000 bytes of each vertex at 10 tenants drop out of the slope.
+        .contains("per-tenant windows 100.0 B; dedupe + row images 100.0 B;")
+        .contains("all 200.0 B.");
 
     report.write(tmp);
     JsonNode json = new ObjectMapper().readTree(tmp.resolve("results.json").toFile());
-    assertThat(json.at("/idle_state/100/state_bytes_per_tenant").asDouble()).isEqualTo(200.0);
-    assertThat(json.at("/idle_state/100/state_bytes_by_operator/per-tenant windows").asLong())
+    assertThat(
+            json.at("/idle_state/1000/state_bytes_per_tenant_without_buffered_lake_rows")
+                .asDouble())
+        .isEqualTo(218.0);
+    assertThat(json.at("/idle_state/1000/state_bytes").asLong()).isEqualTo(946_000);
+    assertThat(json.at("/idle_state/1000/tenants_with_input").asInt()).isEqualTo(800);
+    assertThat(json.at("/idle_state/10/state_bytes_by_vertex/per-tenant windows").asLong())
         .isEqualTo(5_000);
-    assertThat(json.at("/idle_state/1000/status").asText()).startsWith("timeout");
+    assertThat(
+            json.at("/idle_state/100000/state_bytes_per_tenant_without_buffered_lake_rows")
+                .isNull())
+        .isTrue();
+    assertThat(json.at("/idle_state_bytes_per_added_tenant/all").asDouble()).isEqualTo(200.0);
   }
 }
