@@ -9,8 +9,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -27,11 +29,18 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * #GENERATOR_MAX_TENANTS} tenants is therefore Zipf over the generated tenants, uniform within one.
  *
  * @param tenantIds every tenant a record may name, sorted
+ * @param tenantsWithInput tenants that valid records name (with a Zipf-skewed spread over many
+ *     tenants, not all of {@code tenantIds})
  * @param events records produced
  * @param firstEventMillis smallest Kafka timestamp (= {@code source.ts_ms}) produced
  * @param lastEventMillis largest Kafka timestamp produced
  */
-record BenchData(List<String> tenantIds, long events, long firstEventMillis, long lastEventMillis) {
+record BenchData(
+    List<String> tenantIds,
+    int tenantsWithInput,
+    long events,
+    long firstEventMillis,
+    long lastEventMillis) {
   static final int GENERATOR_MAX_TENANTS = 1000;
   private static final int PRODUCE_BATCH = 20_000;
 
@@ -63,7 +72,7 @@ record BenchData(List<String> tenantIds, long events, long firstEventMillis, lon
       }
     }
     kafka.produce(batch);
-    return new BenchData(feed.tenantIds(), events, first, last);
+    return new BenchData(feed.tenantIds(), feed.tenantsWithInput(), events, first, last);
   }
 
   static void createTopics(LocalKafka kafka, String prefix) {
@@ -80,6 +89,7 @@ record BenchData(List<String> tenantIds, long events, long firstEventMillis, lon
     private final TrafficGenerator gen;
     private final Spread spread;
     private final TenantRouting routing = new TenantRouting();
+    private final Set<String> named = new HashSet<>();
 
     Feed(String prefix, int tenants, TrafficGenerator.Config.Builder config) {
       this.prefix = prefix;
@@ -92,8 +102,16 @@ record BenchData(List<String> tenantIds, long events, long firstEventMillis, lon
       return spread.tenantIds();
     }
 
+    /** Tenants the valid records so far name. */
+    int tenantsWithInput() {
+      return named.size();
+    }
+
     ProducerRecord<byte[], byte[]> next() {
       GeneratedRecord r = spread.apply(gen.next());
+      if (r.truth() instanceof Truth.Valid v) {
+        named.add(v.tenantId());
+      }
       ProducerRecord<byte[], byte[]> p = routing.route(r, TenantRouting.PARTITIONS.get(r.topic()));
       return new ProducerRecord<>(
           prefix + "." + r.topic(), p.partition(), p.timestamp(), p.key(), p.value());

@@ -360,9 +360,9 @@ public final class Benchmark {
             FULL_PIPELINE,
             flags,
             data.events(),
+            data.tenantsWithInput(),
             o.runTimeout(),
             checked.idlePartitionTimeout(),
-            dir.resolve("lake"),
             dir.resolve("savepoints"));
     LOG.info("Bench: {} {}", name, idle);
     idleStates.put(tenants, idle);

@@ -50,8 +50,8 @@ final class IdleStateProbe {
    * @param status FINISHED when the savepoint was taken, else what went wrong
    * @param bytesByOperator the savepoint's state size per job vertex (chained operators share one),
    *     by vertex name, in the job graph's order
-   * @param tenantsWithInput tenants with a file in the run's lake: the tenants that had any record
-   *     (with a Zipf-skewed input spread over 100,000 tenants, not all of them)
+   * @param tenantsWithInput tenants that the input's valid records name (with a Zipf-skewed input
+   *     spread over 100,000 tenants, not all of them)
    */
   record IdleState(String status, Map<String, Long> bytesByOperator, int tenantsWithInput) {
     long totalBytes() {
@@ -74,8 +74,8 @@ final class IdleStateProbe {
   private IdleStateProbe() {}
 
   /**
-   * Runs the full pipeline ({@code jobFlags}: unbounded, over an input of {@code events} records,
-   * writing its lake to {@code lake}) until it has read every record and its state has settled,
+   * Runs the full pipeline ({@code jobFlags}: unbounded, over an input of {@code events} records of
+   * {@code tenantsWithInput} tenants) until it has read every record and its state has settled,
    * takes a savepoint into {@code savepointDir}, reads its size per vertex and cancels the job.
    */
   static IdleState measure(
@@ -85,9 +85,9 @@ final class IdleStateProbe {
       String entryClass,
       List<String> jobFlags,
       long events,
+      int tenantsWithInput,
       Duration timeout,
       Duration idlePartitionTimeout,
-      Path lake,
       Path savepointDir)
       throws InterruptedException {
     String jobId;
@@ -124,7 +124,7 @@ final class IdleStateProbe {
       String location = cluster.savepoint(jobId, savepointDir, SAVEPOINT_TIMEOUT);
       Map<String, Long> bytes = bytesByOperator(cluster, jobId, location);
       LOG.info("Bench: idle state of job {}: savepoint {} holds {}", jobId, location, bytes);
-      return new IdleState("FINISHED", bytes, LakeScan.of(lake).filesByTenant().size());
+      return new IdleState("FINISHED", bytes, tenantsWithInput);
     } catch (RuntimeException e) {
       LOG.warn("Bench: idle state of job {} not measured", jobId, e);
       return new IdleState("FAILED: " + e.getMessage(), Map.of(), 0);

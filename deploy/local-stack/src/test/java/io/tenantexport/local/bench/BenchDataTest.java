@@ -64,6 +64,31 @@ class BenchDataTest {
   }
 
   @Test
+  void theFeedCountsTheTenantsItsValidRecordsName() {
+    BenchData.Feed feed =
+        new BenchData.Feed(
+            "t", 2_000, TrafficGenerator.Config.builder(Instant.parse("2026-11-25T10:00:00Z")));
+    Set<String> named = new HashSet<>();
+    for (int i = 0; i < 2_000; i++) {
+      feed.next();
+    }
+    // The same records again, from a second feed with the same seed, counted by hand.
+    TrafficGenerator gen =
+        new TrafficGenerator(
+            TrafficGenerator.Config.builder(Instant.parse("2026-11-25T10:00:00Z"))
+                .tenants(BenchData.GENERATOR_MAX_TENANTS)
+                .build());
+    BenchData.Spread spread = new BenchData.Spread(gen.tenantIds(), 2_000);
+    for (int i = 0; i < 2_000; i++) {
+      if (spread.apply(gen.next()).truth() instanceof Truth.Valid v) {
+        named.add(v.tenantId());
+      }
+    }
+    assertThat(feed.tenantsWithInput()).isEqualTo(named.size()).isBetween(1, 2_000);
+    assertThat(named).anyMatch(t -> t.matches(".*-s\\d+"));
+  }
+
+  @Test
   void noMoreTenantsThanGeneratedLeavesRecordsUntouched() {
     TrafficGenerator gen = new TrafficGenerator(TrafficGenerator.Config.defaults(Instant.EPOCH));
     BenchData.Spread spread = new BenchData.Spread(gen.tenantIds(), 24);
