@@ -6,6 +6,7 @@ import io.tenantexport.jobs.io.LakeFileSink;
 import io.tenantexport.jobs.pipeline.ProductionIo;
 import io.tenantexport.local.inspect.LakeFiles;
 import io.tenantexport.schemas.LakeRecord;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -191,6 +192,34 @@ class LakeFileSinkTest {
         .containsEntry("source_table", true)
         .containsEntry("columns.key_value.key", true);
     assertThat(LakeFiles.readAll(lake)).hasSize(500);
+    w.close();
+  }
+
+  @Test
+  void aFileOfManyRowGroupsAndMoreThanTheWriteBufferReadsBackWhole() throws Exception {
+    // Small row groups: the file holds several, each with column chunk offsets taken from the
+    // buffered stream's position, and is several times the 64 KiB write buffer.
+    LakeFileSink sink =
+        new LakeFileSink(lake.toUri().toString(), ProductionIo.partPrefix(3), 16_384);
+    var w = writer(sink);
+    List<LakeRecord> rows = new ArrayList<>();
+    for (int i = 0; i < 20_000; i++) {
+      rows.add(row("t1", "2026-11-20"));
+    }
+    write(w, rows);
+    List<Committer.CommitRequest<LakeFileSink.PendingFile>> requests = new ArrayList<>();
+    w.prepareCommit().forEach(f -> requests.add(new Request<>(f)));
+    try (Committer<LakeFileSink.PendingFile> committer = sink.createCommitter(null)) {
+      committer.commit(requests);
+    }
+    List<Path> files = LakeFiles.committedFiles(lake);
+    assertThat(files).hasSize(1);
+    assertThat(Files.size(files.get(0))).isGreaterThan(4L * 64 * 1024);
+    try (ParquetFileReader reader = ParquetFileReader.open(new LocalInputFile(files.get(0)))) {
+      assertThat(reader.getFooter().getBlocks()).hasSizeGreaterThan(2);
+    }
+    assertThat(LakeFiles.readAll(lake).stream().map(r -> r.record().get("event_id").toString()))
+        .containsExactlyInAnyOrderElementsOf(rows.stream().map(LakeRecord::getEventId).toList());
     w.close();
   }
 

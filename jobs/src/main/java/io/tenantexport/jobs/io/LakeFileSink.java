@@ -35,7 +35,8 @@ import org.apache.parquet.avro.AvroParquetWriter;
  * row since the last checkpoint (≈ 2 MiB of heap each, so a heap that grows with the number of
  * tenants), this sink has at most one file open per subtask: it expects each bucket's rows in
  * contiguous runs, as {@code LakeFileBuffer} emits them, and closes the open file when the bucket
- * changes. Its heap is one Parquet row group ({@code lake.row_group_size}) plus page buffers.
+ * changes. Its heap is one Parquet row group ({@code lake.row_group_size}) plus page buffers and a
+ * 64 KiB write buffer ({@link BufferedFileOutput}).
  *
  * <p>Exactly-once: a closed file is a pending file (a hidden in-progress name) that is committed
  * (renamed to its final name) only when the checkpoint that covers it completes; Flink's committer
@@ -141,6 +142,7 @@ public final class LakeFileSink
 
     private String bucket;
     private RecoverableFsDataOutputStream stream;
+    private BufferedFileOutput buffered;
     private BulkWriter<LakeRecord> writer;
     private long rows;
 
@@ -165,7 +167,8 @@ public final class LakeFileSink
         bucket = b;
         Path file = new Path(new Path(root, b), namePrefix + "-" + fileCount++ + ".parquet");
         stream = fs.open(file);
-        writer = format.create(stream);
+        buffered = new BufferedFileOutput(stream, BufferedFileOutput.DEFAULT_SIZE);
+        writer = format.create(buffered);
         rows = 0;
       }
       writer.addElement(r);
@@ -192,12 +195,14 @@ public final class LakeFileSink
         return;
       }
       writer.finish();
+      buffered.flush();
       RecoverableWriter.CommitRecoverable done = stream.closeForCommit().getRecoverable();
       SimpleVersionedSerializer<RecoverableWriter.CommitRecoverable> s =
           fs.getCommitRecoverableSerializer();
       closed.add(new PendingFile(bucket, s.getVersion(), s.serialize(done), rows));
       filesClosed.inc();
       writer = null;
+      buffered = null;
       stream = null;
       bucket = null;
     }
