@@ -9,14 +9,15 @@ import org.apache.flink.core.fs.FSDataOutputStream;
  * <p>Why: Parquet writes a file's footer (its schema and per column chunk metadata) through
  * Thrift's compact protocol, byte by byte, and Flink's local recoverable stream turns each write
  * into a {@code FileChannel.write} system call. At 100,000 tenants, where the drain writes one
- * small file per tenant, those calls were most of the lake writer's CPU (JFR: {@code
- * FileChannelImpl.write} and its thread-local buffers, under {@code
- * ParquetFileWriter.serializeFooter}).
+ * small file per tenant, those calls and their thread-local buffers were over a third of the lake
+ * writer's CPU (JFR, under {@code ParquetFileWriter.serializeFooter}).
  *
  * <p>Invariants: {@link #getPos} counts buffered bytes (Parquet records column chunk offsets from
  * it); the bytes reach the target in the order written; {@link #close} writes out the buffer but
- * leaves the target open, since the caller commits or discards it. Call {@link #flush} before the
- * target is closed for commit.
+ * leaves the target open, since the caller commits or discards it. Parquet's writer flushes its
+ * stream when it finishes a file (and flink-parquet never closes it); the lake writer still calls
+ * {@link #close} before it closes the target for commit, so that no byte can stay behind. The
+ * buffer array is the caller's, reused file after file.
  */
 final class BufferedFileOutput extends FSDataOutputStream {
   static final int DEFAULT_SIZE = 64 * 1024;
@@ -25,12 +26,16 @@ final class BufferedFileOutput extends FSDataOutputStream {
   private final byte[] buffer;
   private int count;
 
-  BufferedFileOutput(FSDataOutputStream target, int size) {
-    if (size <= 0) {
-      throw new IllegalArgumentException("buffer size must be positive, got " + size);
+  /**
+   * @param buffer the write buffer, owned by this stream until {@link #close}: a caller writing one
+   *     file after another passes the same array to each
+   */
+  BufferedFileOutput(FSDataOutputStream target, byte[] buffer) {
+    if (buffer.length == 0) {
+      throw new IllegalArgumentException("the write buffer must not be empty");
     }
     this.target = target;
-    this.buffer = new byte[size];
+    this.buffer = buffer;
   }
 
   @Override

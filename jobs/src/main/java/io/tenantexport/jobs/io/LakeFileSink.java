@@ -138,6 +138,7 @@ public final class LakeFileSink
     private final String namePrefix;
     private final Counter filesClosed;
     private final List<PendingFile> closed = new ArrayList<>();
+    private final byte[] writeBuffer = new byte[BufferedFileOutput.DEFAULT_SIZE];
     private long fileCount;
 
     private String bucket;
@@ -167,7 +168,7 @@ public final class LakeFileSink
         bucket = b;
         Path file = new Path(new Path(root, b), namePrefix + "-" + fileCount++ + ".parquet");
         stream = fs.open(file);
-        buffered = new BufferedFileOutput(stream, BufferedFileOutput.DEFAULT_SIZE);
+        buffered = new BufferedFileOutput(stream, writeBuffer);
         writer = format.create(buffered);
         rows = 0;
       }
@@ -195,7 +196,7 @@ public final class LakeFileSink
         return;
       }
       writer.finish();
-      buffered.flush();
+      buffered.close(); // writes out what is left; the stream stays open for its commit
       RecoverableWriter.CommitRecoverable done = stream.closeForCommit().getRecoverable();
       SimpleVersionedSerializer<RecoverableWriter.CommitRecoverable> s =
           fs.getCommitRecoverableSerializer();
