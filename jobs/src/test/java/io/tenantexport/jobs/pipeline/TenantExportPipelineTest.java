@@ -44,7 +44,12 @@ class TenantExportPipelineTest {
     env.getStreamGraph().getJobGraph().getVertices().forEach(v -> vertices.add(v.getName()));
     assertThat(vertices)
         .anySatisfy(v -> assertThat(v).startsWith("per-tenant windows"))
-        .anySatisfy(v -> assertThat(v).startsWith("warehouse (PostgreSQL): Writer"))
+        .anySatisfy(
+            v ->
+                assertThat(v)
+                    .startsWith("warehouse tenant guard")
+                    .contains("warehouse (PostgreSQL): Writer")
+                    .contains("warehouse (PostgreSQL): Committer"))
         .noneSatisfy(
             v -> assertThat(v).contains("per-tenant windows").contains("warehouse (PostgreSQL)"));
   }
