@@ -12,10 +12,11 @@ import io.tenantexport.schemas.TenantClock;
 import io.tenantexport.schemas.TenantWindow;
 import io.tenantexport.schemas.WarehouseRollup;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -65,7 +66,8 @@ import org.apache.flink.util.Collector;
  * receipt the highest version among the changes folded into the window.
  *
  * <p>Closing a window emits its rollups ({@link Tags#ROLLUPS}) and a receipt ({@link Tags#AUDIT})
- * and removes it from state: state holds open windows only, plus one small clock per tenant.
+ * and removes it from state: state holds open windows only, plus one small clock per tenant (with
+ * the starts of its open windows, so that closing one needs no scan of the windows).
  *
  * <p>Every change reads and writes its window, whose cells (table × metric × dimensions) make it
  * the largest value this operator touches; the windows of the tenants that changed last are kept
@@ -174,6 +176,7 @@ public final class TenantWindowAggregator
           TenantClock.newBuilder()
               .setMaxEventTime(Long.MIN_VALUE)
               .setClosedUntil(Long.MIN_VALUE)
+              .setOpenWindows(new ArrayList<>())
               .build();
     }
     if (!clock.getEndTimer()) {
@@ -206,6 +209,7 @@ public final class TenantWindowAggregator
         ctx.output(Tags.AUDIT, lateEvent(tenant, e, now));
       } else {
         TenantWindow w = windows.forUpdate(tenant, windowStart);
+        opened(tenant, clock, windowStart);
         if (!aggregation.apply(w, e)) {
           unretracted.inc();
         }
@@ -223,6 +227,7 @@ public final class TenantWindowAggregator
       // Markers only ever count in a window that is still open; for closed ones the metrics count
       // them.
       TenantWindow w = windows.forUpdate(tenant, windowStart);
+      opened(tenant, clock, windowStart);
       if (e.getDisposition() == Disposition.DUPLICATE) {
         w.setDuplicatesSkipped(w.getDuplicatesSkipped() + 1);
       } else if (e.getDisposition() == Disposition.PAUSED) {
@@ -356,11 +361,11 @@ public final class TenantWindowAggregator
    */
   private boolean flushUpTo(String tenant, TenantClock clock, long limit, long now, Context ctx)
       throws Exception {
-    TreeSet<Long> starts = windows.starts(tenant);
+    List<Long> starts = openStarts(tenant, clock);
     if (starts.isEmpty()) {
       return true;
     }
-    long lastEnd = starts.last() + spec.window().toMillis();
+    long lastEnd = starts.get(starts.size() - 1) + spec.window().toMillis();
     long until = Math.min(lastEnd, limit);
     if (until > clock.getClosedUntil()) {
       closeWindows(tenant, clock, until, now, ctx);
@@ -372,11 +377,19 @@ public final class TenantWindowAggregator
   /** Emits and removes, in time order, every open window that ends at or before {@code until}. */
   private void closeWindows(String tenant, TenantClock clock, long until, long now, Context ctx)
       throws Exception {
-    for (Long start : windows.starts(tenant)) {
-      if (start + spec.window().toMillis() > until) {
-        break; // ascending
-      }
+    List<Long> starts = openStarts(tenant, clock);
+    while (!starts.isEmpty() && starts.get(0) + spec.window().toMillis() <= until) {
+      long start = starts.remove(0);
       TenantWindow w = windows.read(tenant, start);
+      if (w == null) {
+        throw new IllegalStateException(
+            "the clock of tenant "
+                + tenant
+                + " lists an open window at "
+                + Instant.ofEpochMilli(start)
+                + " that the windows state does not hold; open windows: "
+                + starts);
+      }
       List<WarehouseRollup> rows = aggregation.rollups(tenant, w);
       for (WarehouseRollup r : rows) {
         r.setPolicyVersion(w.getPolicyVersion());
@@ -386,6 +399,27 @@ public final class TenantWindowAggregator
       clock.setLateSinceReceipt(0L);
       windows.remove(tenant, start);
       windowsClosed.inc();
+    }
+  }
+
+  /**
+   * The starts of the tenant's open windows, ascending, as the clock keeps them; for a clock
+   * written before it kept them, read once from the windows state (a scan that reads every window
+   * whole, which is why the clock keeps them).
+   */
+  private List<Long> openStarts(String tenant, TenantClock clock) throws Exception {
+    if (clock.getOpenWindows() == null) {
+      clock.setOpenWindows(new ArrayList<>(windows.starts(tenant)));
+    }
+    return clock.getOpenWindows();
+  }
+
+  /** Notes in the clock that the tenant's window at {@code start} is open. */
+  private void opened(String tenant, TenantClock clock, long start) throws Exception {
+    List<Long> starts = openStarts(tenant, clock);
+    int i = Collections.binarySearch(starts, start);
+    if (i < 0) {
+      starts.add(-i - 1, start);
     }
   }
 

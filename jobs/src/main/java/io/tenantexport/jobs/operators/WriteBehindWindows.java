@@ -104,7 +104,11 @@ final class WriteBehindWindows {
     return slot != null ? slot.window : state.get(windowStart);
   }
 
-  /** The starts of the tenant's open windows, ascending. {@code tenant} must be the current key. */
+  /**
+   * The starts of the tenant's open windows, ascending. {@code tenant} must be the current key. A
+   * scan that reads every window of the tenant whole (a map state's iterator loads the values too):
+   * the tenant's clock keeps the starts, and this is only for a clock written before it did.
+   */
   TreeSet<Long> starts(String tenant) throws Exception {
     TreeSet<Long> starts = new TreeSet<>();
     for (Long start : state.keys()) {

@@ -16,16 +16,22 @@ import io.tenantexport.schemas.AuditType;
 import io.tenantexport.schemas.ChangeEvent;
 import io.tenantexport.schemas.Disposition;
 import io.tenantexport.schemas.LakeRecord;
+import io.tenantexport.schemas.TenantClock;
 import io.tenantexport.schemas.WarehouseRollup;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamNode;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.operators.SimpleOperatorFactory;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -474,6 +480,16 @@ class TenantWindowAggregatorTest {
    */
   private static List<String> exportOf(List<ChangeEvent> input, int cachedWindows, int restoreEvery)
       throws Exception {
+    return exportOf(input, cachedWindows, restoreEvery, false);
+  }
+
+  /**
+   * As above; with {@code oldClocks}, every restore also drops the open windows' starts from the
+   * tenants' clocks, as clocks written by a version that did not keep them are read.
+   */
+  private static List<String> exportOf(
+      List<ChangeEvent> input, int cachedWindows, int restoreEvery, boolean oldClocks)
+      throws Exception {
     List<String> out = new java.util.ArrayList<>();
     var h = newHarness(cachedWindows);
     openCaughtUp(h);
@@ -487,6 +503,9 @@ class TenantWindowAggregatorTest {
         h = newHarness(cachedWindows);
         h.initializeState(snapshot);
         openCaughtUp(h);
+        if (oldClocks) {
+          forgetOpenWindows(h, input);
+        }
       }
     }
     h.processWatermark(Long.MAX_VALUE);
@@ -494,6 +513,30 @@ class TenantWindowAggregatorTest {
     h.close();
     java.util.Collections.sort(out);
     return out;
+  }
+
+  private static void forgetOpenWindows(
+      KeyedOneInputStreamOperatorTestHarness<String, ChangeEvent, LakeRecord> h,
+      List<ChangeEvent> input)
+      throws Exception {
+    KeyedStateBackend<String> backend =
+        ((AbstractStreamOperator<?>) h.getOperator()).getKeyedStateBackend();
+    int forgotten = 0;
+    for (String tenant : input.stream().map(ChangeEvent::getTenantId).distinct().toList()) {
+      backend.setCurrentKey(tenant);
+      ValueState<TenantClock> clock =
+          backend.getPartitionedState(
+              VoidNamespace.INSTANCE,
+              VoidNamespaceSerializer.INSTANCE,
+              TenantWindowAggregator.clockDescriptor());
+      TenantClock c = clock.value();
+      if (c != null && c.getOpenWindows() != null) {
+        forgotten += c.getOpenWindows().size();
+        c.setOpenWindows(null);
+        clock.update(c);
+      }
+    }
+    assertThat(forgotten).as("open windows forgotten at a restore").isPositive();
   }
 
   private static void collect(
@@ -546,6 +589,15 @@ class TenantWindowAggregatorTest {
 
     // One window in memory: every change of another tenant evicts the last one's.
     assertThat(exportOf(input, 1, 0)).isEqualTo(golden);
+  }
+
+  @Test
+  void clocksWrittenBeforeTheyKeptTheirOpenWindowsFindThemInTheWindowsState() throws Exception {
+    List<ChangeEvent> input = interleavedTenants();
+    List<String> golden = exportOf(input, JobConfig.DEFAULT_CACHED_WINDOWS, 0);
+
+    assertThat(exportOf(input, JobConfig.DEFAULT_CACHED_WINDOWS, 5, true)).isEqualTo(golden);
+    assertThat(exportOf(input, 1, 4, true)).isEqualTo(golden);
   }
 
   @Test
