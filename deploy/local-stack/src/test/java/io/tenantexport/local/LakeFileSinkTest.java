@@ -110,6 +110,17 @@ class LakeFileSinkTest {
     return sink.createWriter(new SimpleCounter());
   }
 
+  /** Closes the writer's open file and commits every file it closed, as a completed checkpoint. */
+  private static void commitPending(
+      LakeFileSink sink, CommittingSinkWriter<LakeRecord, LakeFileSink.PendingFile> w)
+      throws Exception {
+    List<Committer.CommitRequest<LakeFileSink.PendingFile>> requests = new ArrayList<>();
+    w.prepareCommit().forEach(f -> requests.add(new Request<>(f)));
+    try (Committer<LakeFileSink.PendingFile> committer = sink.createCommitter(null)) {
+      committer.commit(requests);
+    }
+  }
+
   @Test
   void filesAppearOnlyOnCommitOneFilePerRunAndACommitAgainChangesNothing() throws Exception {
     LakeFileSink sink = sink();
@@ -167,11 +178,7 @@ class LakeFileSinkTest {
       rows.add(r);
     }
     write(w, rows);
-    List<Committer.CommitRequest<LakeFileSink.PendingFile>> requests = new ArrayList<>();
-    w.prepareCommit().forEach(f -> requests.add(new Request<>(f)));
-    try (Committer<LakeFileSink.PendingFile> committer = sink.createCommitter(null)) {
-      committer.commit(requests);
-    }
+    commitPending(sink, w);
     List<Path> files = LakeFiles.committedFiles(lake);
     assertThat(files).hasSize(1);
     Map<String, Boolean> dictionary = new TreeMap<>();
@@ -207,11 +214,7 @@ class LakeFileSinkTest {
       rows.add(row("t1", "2026-11-20"));
     }
     write(w, rows);
-    List<Committer.CommitRequest<LakeFileSink.PendingFile>> requests = new ArrayList<>();
-    w.prepareCommit().forEach(f -> requests.add(new Request<>(f)));
-    try (Committer<LakeFileSink.PendingFile> committer = sink.createCommitter(null)) {
-      committer.commit(requests);
-    }
+    commitPending(sink, w);
     List<Path> files = LakeFiles.committedFiles(lake);
     assertThat(files).hasSize(1);
     assertThat(Files.size(files.get(0))).isGreaterThan(4L * 64 * 1024);
