@@ -11,6 +11,12 @@ import java.security.NoSuchAlgorithmException;
 public final class Ids {
   private static final char[] HEX = "0123456789abcdef".toCharArray();
 
+  /**
+   * One digest per thread for {@link #of}: looking up a provider for every id cost more than the
+   * hashing of a short id (windows close with several ids each: rollups, receipts).
+   */
+  private static final ThreadLocal<MessageDigest> DIGESTS = ThreadLocal.withInitial(Ids::sha256);
+
   private Ids() {}
 
   /**
@@ -18,7 +24,8 @@ public final class Ids {
    * separator.
    */
   public static String of(String... parts) {
-    MessageDigest md = sha256();
+    MessageDigest md = DIGESTS.get();
+    md.reset(); // digest() resets it too; this is for a previous call that did not get that far
     for (String p : parts) {
       if (p != null) {
         md.update(p.getBytes(StandardCharsets.UTF_8));
